@@ -1,0 +1,115 @@
+//! Extractors: JSON bodies and query strings whose rejections become
+//! `ApiError`s with clear messages, the authenticated user, the client address.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use spendstream_core::UserId;
+use std::net::SocketAddr;
+
+/// The raw body of a JSON request: checks the content type and the size limit.
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected a JSON body with Content-Type: application/json".into(),
+            ));
+        }
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(JsonBytes(b)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(crate::state::body_limit())),
+            Err(e) => Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Parses a JSON body; syntax errors and wrong or unknown fields become 400s
+/// that say where.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid request body: {e}")),
+        _ => ApiError::BadRequest(format!("malformed JSON: {e}")),
+    })
+}
+
+/// A JSON body with clear 400 / 413 / 415 errors.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// A query string with clear errors.
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(ValidQuery(q.0)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::BadRequest(format!("invalid query string: {}", e.body_text().trim_start_matches("Failed to deserialize query string: "))))
+            }
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// The user of a valid `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub UserId);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <access token>".into()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::Unauthorized("Authorization must be 'Bearer <access token>'".into()))?;
+        state.tokens.verify_access(token.trim()).map(AuthUser)
+    }
+}
+
+/// The client's address, for per-address rate limits ("unknown" without a socket).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}

@@ -1,0 +1,7 @@
+//! One free `async fn` per endpoint, grouped by resource.
+
+pub mod auth;
+pub mod expenses;
+pub mod health;
+pub mod me;
+pub mod reports;

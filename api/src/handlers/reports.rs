@@ -1,0 +1,92 @@
+//! Reports, rolling statistics and the category list.
+
+use crate::dto::{CategoryView, ReportParams, StatsParams};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{AuthUser, ValidQuery};
+use crate::state::AppState;
+use crate::time::{parse_date, today};
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use spendstream_core::period::{Period, parse_time_zone};
+use spendstream_core::report::{Report, ReportRequest, Window, build_report, build_stats, stats_windows};
+use utoipa::ToSchema;
+
+/// A weekly, monthly or yearly report, cut in the user's zone and week.
+#[utoipa::path(get, path = "/v1/reports", tag = "reports", security(("bearer" = [])), params(ReportParams),
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody)))]
+pub async fn report(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    ValidQuery(p): ValidQuery<ReportParams>,
+) -> Result<Json<Report>, ApiError> {
+    let period: Period = p.period.parse().map_err(|e: String| ApiError::field("period", e))?;
+    let user = state.accounts.user(uid).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+    let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
+    let today = today(&tz);
+    let date = p.date.as_deref().map(parse_date).transpose().map_err(|m| ApiError::field("date", m))?.unwrap_or(today);
+    let req = ReportRequest {
+        period,
+        date,
+        today,
+        week_start: user.settings.week_start,
+        currency: user.settings.currency,
+        time_zone: &user.settings.time_zone,
+        categories: &state.config.categories,
+    };
+    let (cur, prev) = req.ranges();
+    let top = state.config.api.top_merchants;
+    let zone = &user.settings.time_zone;
+    let (current, previous) = tokio::try_join!(
+        state.store.summarize(uid, cur.start, cur.end, zone, top),
+        state.store.summarize(uid, prev.start, prev.end, zone, 0),
+    )?;
+    Ok(Json(build_report(&req, &current, &previous)))
+}
+
+/// Rolling windows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    /// Day the windows end on.
+    #[schema(value_type = String)]
+    pub date: jiff::civil::Date,
+    /// Currency of the amounts.
+    pub currency: String,
+    /// today, last_7_days, last_30_days, last_90_days, month_to_date, year_to_date.
+    pub windows: Vec<Window>,
+}
+
+/// Rolling spend per category: today, last 7 / 30 / 90 days, month and year to date.
+#[utoipa::path(get, path = "/v1/stats", tag = "reports", security(("bearer" = [])), params(StatsParams),
+    responses((status = 200, body = Stats), (status = 400, body = ErrorBody)))]
+pub async fn stats(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    ValidQuery(p): ValidQuery<StatsParams>,
+) -> Result<Json<Stats>, ApiError> {
+    let user = state.accounts.user(uid).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+    let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
+    let date = p.date.as_deref().map(parse_date).transpose().map_err(|m| ApiError::field("date", m))?.unwrap_or_else(|| today(&tz));
+    let windows = stats_windows(date);
+    let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
+    let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);
+    let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0).await?;
+    Ok(Json(Stats {
+        date,
+        currency: user.settings.currency.code().to_owned(),
+        windows: build_stats(date, user.settings.currency, &summary, &state.config.categories),
+    }))
+}
+
+/// The categories in force.
+#[utoipa::path(get, path = "/v1/categories", tag = "reports", responses((status = 200, body = Vec<CategoryView>)))]
+pub async fn categories(State(state): State<AppState>) -> Json<Vec<CategoryView>> {
+    Json(
+        state
+            .config
+            .categories
+            .iter()
+            .map(|c| CategoryView { id: c.id.to_string(), name: c.name.clone(), emoji: c.emoji.clone() })
+            .collect(),
+    )
+}

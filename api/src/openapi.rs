@@ -1,0 +1,38 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::dto;
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::handlers::{auth, expenses, health, me, reports};
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The spendstream REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "spendstream", description = "Expense tracking as a stream: entries, reports, statistics."),
+    paths(
+        health::live, health::ready,
+        auth::signup, auth::login, auth::refresh, auth::logout,
+        me::get_me, me::patch_me,
+        expenses::create, expenses::list, expenses::get_one, expenses::remove,
+        reports::report, reports::stats, reports::categories,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,47 @@
+//! Every route in one place, plus the layers: body limit, timeout, panic guard, tracing.
+
+use crate::error::ApiError;
+use crate::handlers::{auth, expenses, health, me, reports};
+use crate::openapi::openapi_json;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// The REST API.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.server.max_body_bytes;
+    Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/openapi.json", get(openapi_json))
+        .route("/v1/auth/signup", post(auth::signup))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/me", get(me::get_me).patch(me::patch_me))
+        .route("/v1/expenses", post(expenses::create).get(expenses::list))
+        .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove))
+        .route("/v1/categories", get(reports::categories))
+        .route("/v1/reports", get(reports::report))
+        .route("/v1/stats", get(reports::stats))
+        .fallback(|| async { ApiError::NotFound("no such endpoint; see /openapi.json".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = Duration::from_millis(state.config.server.request_timeout_ms);
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::Unavailable(format!("request took longer than {} ms", limit.as_millis())).into_response(),
+    }
+}

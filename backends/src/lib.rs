@@ -1,0 +1,18 @@
+//! Implementations of the ports in `spendstream-core`, one module per engine.
+//!
+//! - [`embedded`]: `EmbeddedEventLog` (SQLite, group commit) and
+//!   `EmbeddedStore` (in-memory windows, Arrow snapshots).
+//! - [`sql`]: read-only SQL over the embedded store through DataFusion.
+//! - [`sqlite_accounts`]: `SqliteAccounts`.
+//! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
+
+pub mod embedded;
+pub mod in_process;
+pub mod sql;
+pub mod sqlite_accounts;
+pub mod wiring;
+
+use std::sync::atomic::AtomicU64;
+
+/// Log records skipped because they could not be decoded (dead letters).
+pub static SKIPPED_RECORDS: AtomicU64 = AtomicU64::new(0);

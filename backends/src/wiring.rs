@@ -1,0 +1,108 @@
+//! Picks the engine behind each port from config: the one `match` per port.
+
+use crate::embedded::{EmbeddedEventLog, EmbeddedStore};
+use crate::in_process::InProcessShared;
+use crate::sqlite_accounts::SqliteAccounts;
+use spendstream_core::Config;
+use spendstream_core::config::{AccountsKind, EventLogKind, SharedKind, StoreKind};
+use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
+use std::sync::Arc;
+
+/// The four ports, ready to use.
+#[derive(Clone)]
+pub struct Ports {
+    /// Event log.
+    pub log: Arc<dyn EventLog>,
+    /// Analytics store.
+    pub store: Arc<dyn AnalyticsStore>,
+    /// Accounts.
+    pub accounts: Arc<dyn Accounts>,
+    /// Shared state.
+    pub shared: Arc<dyn SharedState>,
+    /// Offset the log will give the next append, at start (embedded log only).
+    pub log_head: Option<u64>,
+}
+
+/// Why a port could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("{port}: {message}")]
+pub struct WiringError {
+    /// Which port.
+    pub port: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+fn fail(port: &'static str) -> impl Fn(String) -> WiringError {
+    move |message| WiringError { port, message }
+}
+
+/// Opens every port as `config.backends` says.
+pub async fn open(config: &Config) -> Result<Ports, WiringError> {
+    let dir = &config.storage.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| fail("storage.data_dir")(format!("{}: {e}", dir.display())))?;
+    let (log, log_head): (Arc<dyn EventLog>, _) = match config.backends.event_log {
+        EventLogKind::Embedded => {
+            let log = EmbeddedEventLog::open(&dir.join("events.db"))
+                .await
+                .map_err(|e| fail("backends.event_log")(e.to_string()))?;
+            let head = log.next_offset();
+            (Arc::new(log), Some(head))
+        }
+    };
+    let store: Arc<dyn AnalyticsStore> = match config.backends.store {
+        StoreKind::Embedded => Arc::new(
+            EmbeddedStore::open(&dir.join("store"))
+                .await
+                .map_err(|e| fail("backends.store")(e.to_string()))?,
+        ),
+    };
+    let accounts: Arc<dyn Accounts> = match config.backends.accounts {
+        AccountsKind::Sqlite => Arc::new(
+            SqliteAccounts::open(&dir.join("accounts.db"))
+                .await
+                .map_err(|e| fail("backends.accounts")(e.to_string()))?,
+        ),
+    };
+    let shared: Arc<dyn SharedState> = match config.backends.shared {
+        SharedKind::InProcess => Arc::new(InProcessShared::new()),
+    };
+    Ok(Ports { log, store, accounts, shared, log_head })
+}
+
+/// The HMAC secret: from config, or generated once and kept in the data dir.
+pub fn jwt_secret(config: &Config) -> Result<Vec<u8>, WiringError> {
+    let configured = config.auth.jwt_secret.expose();
+    if !configured.is_empty() {
+        return Ok(configured.as_bytes().to_vec());
+    }
+    let path = config.storage.data_dir.join("jwt.secret");
+    let err = |e: std::io::Error| fail("auth.jwt_secret")(format!("{}: {e}", path.display()));
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if s.trim().len() >= 32 {
+            return Ok(s.trim().as_bytes().to_vec());
+        }
+    }
+    let secret = random_secret().map_err(|e| fail("auth.jwt_secret")(e.to_string()))?;
+    write_private(&path, &secret).map_err(err)?;
+    Ok(secret.into_bytes())
+}
+
+fn random_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}

@@ -1,0 +1,338 @@
+//! One typed configuration, layered: compiled-in defaults (`config/default.toml`
+//! and `config/categories.toml`), then `--config FILE`, then environment
+//! variables `SPENDSTREAM__SECTION__KEY`. Later layers win.
+
+use crate::categories::CategoryDef;
+use crate::money::Currency;
+use crate::period::{WeekStart, parse_time_zone};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The compiled-in defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+/// The compiled-in categories.
+pub const CATEGORIES_TOML: &str = include_str!("../../config/categories.toml");
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "SPENDSTREAM__";
+
+/// A secret string that never prints.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Local storage.
+    pub storage: StorageConfig,
+    /// Which engine behind each port.
+    pub backends: BackendsConfig,
+    /// Sign-up, login and tokens.
+    pub auth: AuthConfig,
+    /// Settings of new users.
+    pub defaults: DefaultsConfig,
+    /// API behaviour.
+    pub api: ApiConfig,
+    /// Stream processors.
+    pub processors: ProcessorsConfig,
+    /// Categories, their names and rules.
+    pub categories: Vec<CategoryDef>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: String,
+    /// Largest body in bytes.
+    pub max_body_bytes: usize,
+    /// Request timeout.
+    pub request_timeout_ms: u64,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Data directory of the embedded engines.
+    pub data_dir: PathBuf,
+}
+
+/// Engine behind the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventLogKind {
+    /// SQLite log in the data dir.
+    Embedded,
+}
+
+/// Engine behind the analytics store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// In-memory windows with snapshots; SQL through DataFusion.
+    Embedded,
+}
+
+/// Engine behind accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountsKind {
+    /// SQLite file in the data dir.
+    Sqlite,
+}
+
+/// Engine behind rate limits and idempotency keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedKind {
+    /// In this process.
+    InProcess,
+}
+
+/// `[backends]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendsConfig {
+    /// Event log engine.
+    pub event_log: EventLogKind,
+    /// Analytics store engine.
+    pub store: StoreKind,
+    /// Accounts engine.
+    pub accounts: AccountsKind,
+    /// Shared state engine.
+    pub shared: SharedKind,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HMAC secret for access tokens; empty means generated and kept in the data dir.
+    pub jwt_secret: Secret,
+    /// Access token lifetime.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime.
+    pub refresh_token_ttl_days: u64,
+    /// Shortest password.
+    pub min_password_length: usize,
+    /// Failed logins per account per window.
+    pub login_failures_per_account: u32,
+    /// Failed logins per client address per window.
+    pub login_failures_per_address: u32,
+    /// Window of the login limits.
+    pub login_window_secs: u64,
+}
+
+/// `[defaults]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsConfig {
+    /// Currency of new users.
+    pub currency: Currency,
+    /// Time zone of new users.
+    pub time_zone: String,
+    /// Week start of new users.
+    pub week_start: WeekStart,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Wait for processing after a write, at most this long.
+    pub read_your_writes_ms: u64,
+    /// Default page size.
+    pub list_default_limit: usize,
+    /// Largest page size.
+    pub list_max_limit: usize,
+    /// Merchants per report.
+    pub top_merchants: usize,
+    /// Idempotency key lifetime.
+    pub idempotency_ttl_secs: u64,
+}
+
+/// `[processors]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessorsConfig {
+    /// Consumer group.
+    pub group: String,
+    /// Records per poll.
+    pub batch_size: usize,
+    /// Snapshot after this many events.
+    pub snapshot_every_events: u64,
+    /// Snapshot this long after the last change.
+    pub snapshot_interval_secs: u64,
+    /// First retry delay.
+    pub retry_initial_ms: u64,
+    /// Largest retry delay.
+    pub retry_max_ms: u64,
+}
+
+/// Configuration that failed to load or validate: every problem, with its key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    /// One line per problem, each starting with the key path.
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Loads the layers: defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    /// Loads the layers with an explicit environment provider (for tests).
+    pub fn load_with_env(file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+        let mut fig = Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .merge(Toml::string(CATEGORIES_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError { problems: vec![format!("--config: no such file {}", path.display())] });
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        let config: Config = fig.merge(env).extract().map_err(|e| ConfigError {
+            problems: e.into_iter().map(|e| describe_figment_error(&e)).collect(),
+        })?;
+        let problems = config.validate();
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
+    }
+
+    /// Cross-field checks; returns every problem with its key path.
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            p.push(format!("server.listen: '{}' is not an address such as 127.0.0.1:8080", self.server.listen));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            p.push("server.max_body_bytes: must be between 1024 and 16777216".into());
+        }
+        if self.server.request_timeout_ms == 0 {
+            p.push("server.request_timeout_ms: must be greater than 0".into());
+        }
+        let secret = self.auth.jwt_secret.expose();
+        if !secret.is_empty() && secret.len() < 32 {
+            p.push("auth.jwt_secret: must be at least 32 bytes (or empty to generate one)".into());
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_days == 0 {
+            p.push("auth: token lifetimes must be greater than 0".into());
+        }
+        if self.auth.min_password_length < 8 {
+            p.push("auth.min_password_length: must be at least 8".into());
+        }
+        if let Err(e) = parse_time_zone(&self.defaults.time_zone) {
+            p.push(format!("defaults.time_zone: {e}"));
+        }
+        if self.api.list_default_limit == 0 || self.api.list_default_limit > self.api.list_max_limit {
+            p.push("api.list_default_limit: must be between 1 and api.list_max_limit".into());
+        }
+        if self.processors.batch_size == 0 {
+            p.push("processors.batch_size: must be greater than 0".into());
+        }
+        if self.processors.group.trim().is_empty() {
+            p.push("processors.group: must not be empty".into());
+        }
+        if self.processors.retry_initial_ms == 0 || self.processors.retry_initial_ms > self.processors.retry_max_ms {
+            p.push("processors.retry_initial_ms: must be between 1 and processors.retry_max_ms".into());
+        }
+        p.extend(crate::categories::validate_categories(&self.categories));
+        p
+    }
+
+    /// The configuration as TOML-like JSON with secrets hidden (for `config show`).
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(auth) = v.get_mut("auth").and_then(|a| a.as_object_mut()) {
+            if auth.get("jwt_secret").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty()) {
+                auth.insert("jwt_secret".into(), "***".into());
+            }
+        }
+        v
+    }
+}
+
+fn describe_figment_error(e: &figment::Error) -> String {
+    let path = e.path.join(".");
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    if path.is_empty() { format!("{}{source}", e.kind) } else { format!("{path}: {}{source}", e.kind) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env::prefixed("SPENDSTREAM_TEST_NOTHING__").split("__")
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::load_with_env(None, env()).expect("defaults are valid");
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.categories.len(), 18);
+        assert_eq!(c.categories.last().map(|c| c.id.as_str()), Some("other"));
+    }
+
+    #[test]
+    fn file_then_env_override_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("x.toml", "[server]\nlisten = \"127.0.0.1:9000\"\nmax_body_bytes = 2048\n")?;
+            jail.set_env("SPENDSTREAM__SERVER__LISTEN", "127.0.0.1:9001");
+            let c = Config::load(Some(Path::new("x.toml"))).expect("valid");
+            assert_eq!(c.server.listen, "127.0.0.1:9001", "env wins over file");
+            assert_eq!(c.server.max_body_bytes, 2048, "file wins over defaults");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
+            let e = Config::load(Some(Path::new("bad.toml"))).expect_err("unknown key");
+            assert!(e.to_string().contains("lisen"), "{e}");
+            jail.create_file(
+                "bad2.toml",
+                "[defaults]\ntime_zone = \"Mars/Base\"\n[auth]\njwt_secret = \"short\"\n",
+            )?;
+            let e = Config::load(Some(Path::new("bad2.toml"))).expect_err("invalid");
+            assert_eq!(e.problems.len(), 2, "{e}");
+            assert!(e.problems.iter().any(|p| p.starts_with("defaults.time_zone")));
+            assert!(e.problems.iter().any(|p| p.starts_with("auth.jwt_secret")));
+            assert!(!format!("{:?}", Config::load_with_env(None, env()).unwrap().auth.jwt_secret).contains("short"));
+            Ok(())
+        });
+    }
+}

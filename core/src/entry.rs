@@ -1,0 +1,189 @@
+//! Entries (expenses and income) and the events that carry them on the log.
+
+use crate::categories::CategoryId;
+use crate::money::Money;
+use crate::period::WeekStart;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A user's stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub Uuid);
+
+/// An entry's stable id; the same SMS or idempotency key always maps to the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EntryId(pub Uuid);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl EntryId {
+    /// A fresh, time-ordered id.
+    pub fn random() -> Self {
+        EntryId(Uuid::now_v7())
+    }
+
+    /// The id derived from a user's idempotency key: a retry maps to the same entry.
+    pub fn from_idempotency_key(user: UserId, key: &str) -> Self {
+        let mut name = Vec::with_capacity(16 + key.len());
+        name.extend_from_slice(user.0.as_bytes());
+        name.extend_from_slice(key.as_bytes());
+        EntryId(Uuid::new_v5(&Uuid::NAMESPACE_OID, &name))
+    }
+}
+
+/// Money out or money in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// Money spent.
+    #[default]
+    Expense,
+    /// Money received (salary, refunds).
+    Income,
+}
+
+impl EntryKind {
+    /// `expense` or `income`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EntryKind::Expense => "expense",
+            EntryKind::Income => "income",
+        }
+    }
+}
+
+/// Where an entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Typed in through the API.
+    #[default]
+    Manual,
+    /// Parsed from a bank SMS.
+    Sms,
+    /// Said to the chat bot.
+    Chat,
+    /// Bulk import (CSV).
+    Import,
+}
+
+impl Source {
+    /// Lower-case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Sms => "sms",
+            Source::Chat => "chat",
+            Source::Import => "import",
+        }
+    }
+}
+
+/// An entry as the user submitted it, before processing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Stable id.
+    pub id: EntryId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Expense or income.
+    pub kind: EntryKind,
+    /// Positive amount.
+    pub amount: Money,
+    /// When it happened (UTC instant).
+    pub occurred_at: Timestamp,
+    /// Merchant or payee as given.
+    pub merchant: Option<String>,
+    /// Free note.
+    pub note: Option<String>,
+    /// Category chosen by the user; `None` lets the processors decide.
+    pub user_category: Option<CategoryId>,
+    /// Origin.
+    pub source: Source,
+    /// When spendstream accepted it.
+    pub created_at: Timestamp,
+}
+
+/// A user's preferences that change how periods are cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSettings {
+    /// IANA time zone name, e.g. `Asia/Kolkata`.
+    pub time_zone: String,
+    /// First day of the week.
+    pub week_start: WeekStart,
+    /// Default currency for new entries and the primary currency of reports.
+    pub currency: crate::money::Currency,
+}
+
+/// One record on the event log. Keyed (partitioned) by user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A new entry.
+    EntryAdded {
+        /// The entry.
+        entry: Entry,
+    },
+    /// A tombstone: reports stop counting the entry.
+    EntryRemoved {
+        /// Owner.
+        user_id: UserId,
+        /// Removed entry.
+        entry_id: EntryId,
+        /// When it was removed.
+        removed_at: Timestamp,
+    },
+    /// The user's time zone, week start or currency changed.
+    SettingsChanged {
+        /// Owner.
+        user_id: UserId,
+        /// New settings.
+        settings: UserSettings,
+    },
+}
+
+impl Event {
+    /// The partition key: every event of one user lands in one partition, in order.
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Event::EntryAdded { entry } => entry.user_id,
+            Event::EntryRemoved { user_id, .. } | Event::SettingsChanged { user_id, .. } => *user_id,
+        }
+    }
+}
+
+/// Who decided an entry's category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CategorySource {
+    /// The user chose it.
+    User,
+    /// A config rule chose it.
+    Rule,
+}
+
+/// An entry after the processors categorised it: what the store keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessedEntry {
+    /// The entry as submitted.
+    pub entry: Entry,
+    /// The category in force.
+    pub category: CategoryId,
+    /// Who chose it.
+    pub category_source: CategorySource,
+    /// Why, in words ("merchant name 'swiggy'").
+    pub category_reason: String,
+}

@@ -1,0 +1,23 @@
+//! The shared heart of spendstream: domain types, configuration and ports.
+//!
+//! - [`money`]: integer minor units plus ISO 4217 currency; no floats.
+//! - [`entry`]: entries, user settings and the events that carry them on the log.
+//! - [`period`]: days, weeks, months and years cut in a user's time zone.
+//! - [`categories`]: category definitions from config.
+//! - [`report`]: reports and rolling windows built from daily cells.
+//! - [`config`]: the one typed, layered, validated configuration.
+//! - [`ports`]: the traits every engine implements (event log, analytics store,
+//!   accounts, shared state).
+
+pub mod categories;
+pub mod config;
+pub mod entry;
+pub mod money;
+pub mod period;
+pub mod ports;
+pub mod report;
+
+pub use categories::{CategoryDef, CategoryId};
+pub use config::Config;
+pub use entry::{CategorySource, Entry, EntryId, EntryKind, Event, ProcessedEntry, Source, UserId, UserSettings};
+pub use money::{Currency, Money, MoneyError};

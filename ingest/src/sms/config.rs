@@ -1,0 +1,850 @@
+//! The TOML rule file and its compilation into [`SmsRules`](super::SmsRules).
+
+use super::date::{DateOrder, DateScanner};
+use super::lexicon::{KeywordId, Lexicon, LexiconBuilder};
+use super::{Channel, Direction, SmsClass, SmsConfigError};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+// ----------------------------------------------------------------------------------------
+// Raw file layout.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    version: u32,
+    #[serde(default)]
+    macros: BTreeMap<String, String>,
+    currencies: RawCurrencies,
+    regions: BTreeMap<String, RawRegion>,
+    #[serde(default)]
+    senders: Vec<RawSender>,
+    #[serde(default)]
+    classes: Vec<RawClassRule>,
+    direction: RawDirection,
+    #[serde(default)]
+    kinds: Vec<RawKindRule>,
+    kind_default: RawKindDefault,
+    fields: RawFields,
+    merchant: RawMerchant,
+    bill: RawBill,
+    #[serde(default)]
+    templates: Vec<RawTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurrencies {
+    aliases: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    currency: String,
+    dollar: String,
+    date_order: String,
+    #[serde(default)]
+    hints: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSender {
+    name: String,
+    region: String,
+    patterns: Vec<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Stage {
+    Before,
+    After,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClassRule {
+    name: String,
+    class: SmsClass,
+    stage: Stage,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    requires_amount: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirection {
+    default: Direction,
+    debit: Vec<String>,
+    credit: Vec<String>,
+    #[serde(default)]
+    neutral: Vec<String>,
+    #[serde(default)]
+    rules: Vec<RawDirectionRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectionRule {
+    direction: Direction,
+    pattern: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKindRule {
+    kind: Channel,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKindDefault {
+    debit_with_merchant: Channel,
+    credit_with_merchant: Channel,
+    otherwise: Channel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFields {
+    account: Vec<String>,
+    balance: Vec<String>,
+    reference: Vec<String>,
+    amount_guard: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRewrite {
+    pattern: String,
+    replace: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMerchantPatterns {
+    debit: Vec<String>,
+    credit: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMerchant {
+    #[serde(default)]
+    none_for_kinds: Vec<Channel>,
+    stop_words: Vec<String>,
+    reject_prefixes: Vec<String>,
+    #[serde(default)]
+    reject_patterns: Vec<String>,
+    #[serde(default)]
+    rewrites: Vec<RawRewrite>,
+    #[serde(default)]
+    canonical: BTreeMap<String, String>,
+    patterns: RawMerchantPatterns,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBill {
+    amount_due: Vec<String>,
+    min_due: Vec<String>,
+    #[serde(default)]
+    due_markers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplate {
+    name: String,
+    #[serde(default)]
+    senders: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    pattern: String,
+    direction: Option<Direction>,
+    kind: Option<Channel>,
+    currency: Option<String>,
+    #[serde(default)]
+    no_merchant: bool,
+    #[serde(default)]
+    merchant_rewrites: Vec<RawRewrite>,
+}
+
+// ----------------------------------------------------------------------------------------
+// Compiled form.
+
+/// What a currency mark stands for.
+#[derive(Clone, Debug)]
+pub(crate) enum CurrencyMark {
+    /// An ISO 4217 code.
+    Iso(String),
+    /// "$": the region's dollar.
+    Dollar,
+}
+
+#[derive(Debug)]
+pub(crate) struct Region {
+    pub name: String,
+    pub currency: String,
+    pub dollar: String,
+    pub date_order: DateOrder,
+    pub hints: Vec<KeywordId>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SenderGroup {
+    pub name: String,
+    pub region: usize,
+    pub patterns: Vec<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ClassRule {
+    pub name: String,
+    pub class: SmsClass,
+    pub before: bool,
+    pub keywords: Vec<KeywordId>,
+    pub patterns: Vec<Regex>,
+    pub unless: Vec<KeywordId>,
+    pub requires_amount: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct KindRule {
+    pub kind: Channel,
+    pub keywords: Vec<KeywordId>,
+    pub patterns: Vec<Regex>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rewrite {
+    pub re: Regex,
+    pub replace: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Template {
+    pub name: String,
+    /// Sender groups it is limited to (empty: any sender).
+    pub groups: Vec<usize>,
+    pub keywords: Vec<KeywordId>,
+    pub re: Regex,
+    pub direction: Option<Direction>,
+    pub kind: Option<Channel>,
+    pub currency: Option<String>,
+    pub no_merchant: bool,
+    pub rewrites: Vec<Rewrite>,
+}
+
+#[derive(Debug)]
+pub(crate) struct MerchantRules {
+    pub none_for_kinds: Vec<Channel>,
+    pub stop: Lexicon,
+    pub reject_prefixes: Vec<String>,
+    pub reject_patterns: Vec<Regex>,
+    pub rewrites: Vec<Rewrite>,
+    pub canonical: Vec<(String, String)>,
+    pub debit: Regex,
+    /// Capture-group indices of the debit candidates.
+    pub debit_groups: Vec<usize>,
+    pub credit: Regex,
+    /// Capture-group indices of the credit candidates.
+    pub credit_groups: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BillRules {
+    pub amount_due: Vec<Regex>,
+    pub min_due: Vec<Regex>,
+    pub due_markers: Vec<KeywordId>,
+}
+
+/// Compiled SMS rules: build once with [`SmsRules::from_toml_str`] or take
+/// [`SmsRules::shipped`], then call [`parse`](super::parse) as often as needed.
+#[derive(Debug)]
+pub struct SmsRules {
+    pub(crate) currency_marks: HashMap<String, CurrencyMark>,
+    pub(crate) regions: Vec<Region>,
+    pub(crate) senders: Vec<SenderGroup>,
+    pub(crate) lexicon: Lexicon,
+    pub(crate) classes: Vec<ClassRule>,
+    pub(crate) templates: Vec<Template>,
+    pub(crate) direction_default: Direction,
+    /// Per keyword id: 0 none, 1 debit, 2 credit, 3 neutral.
+    pub(crate) direction_tags: Vec<u8>,
+    pub(crate) direction_rules: Vec<(Direction, Regex)>,
+    pub(crate) kinds: Vec<KindRule>,
+    pub(crate) kind_debit_merchant: Channel,
+    pub(crate) kind_credit_merchant: Channel,
+    pub(crate) kind_otherwise: Channel,
+    pub(crate) account: Vec<Regex>,
+    pub(crate) balance: Vec<Regex>,
+    pub(crate) reference: Vec<Regex>,
+    pub(crate) amount_guard: Regex,
+    pub(crate) merchant: MerchantRules,
+    pub(crate) bill: BillRules,
+    pub(crate) money: Regex,
+    pub(crate) dates: DateScanner,
+}
+
+/// Keyword-to-direction tag values.
+pub(crate) const TAG_DEBIT: u8 = 1;
+pub(crate) const TAG_CREDIT: u8 = 2;
+pub(crate) const TAG_NEUTRAL: u8 = 3;
+
+/// The rule file shipped with spendstream (`config/sms.toml`).
+pub const SHIPPED_TOML: &str = include_str!("../../../config/sms.toml");
+
+impl SmsRules {
+    /// Parses and compiles a rule file; errors name the entry and key at fault.
+    pub fn from_toml_str(text: &str) -> Result<SmsRules, SmsConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| SmsConfigError::Toml(e.to_string()))?;
+        compile(raw)
+    }
+
+    /// The compiled-in default rules (`config/sms.toml`), compiled on first use.
+    ///
+    /// The shipped file is covered by tests, so compiling it cannot fail in a release.
+    #[allow(clippy::expect_used)]
+    pub fn shipped() -> &'static SmsRules {
+        static SHIPPED: std::sync::OnceLock<SmsRules> = std::sync::OnceLock::new();
+        SHIPPED.get_or_init(|| {
+            SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)")
+        })
+    }
+
+    /// Names of all templates, in the order they are tried for an unknown sender.
+    pub fn template_names(&self) -> Vec<&str> {
+        self.templates.iter().map(|t| t.name.as_str()).collect()
+    }
+}
+
+fn err(place: impl Into<String>, key: &str, message: impl Into<String>) -> SmsConfigError {
+    SmsConfigError::Entry { place: place.into(), key: key.to_string(), message: message.into() }
+}
+
+/// Expands macros and makes `\b` ASCII and `\d` mean 0-9.
+struct PatternCompiler {
+    cur: String,
+    user: BTreeMap<String, String>,
+}
+
+const NUM: &str = r"(?:[0-9]{1,3}(?:[ \x{a0}\x{202f}][0-9]{3})+,[0-9]{1,2}|[0-9]+(?:[.,'][0-9]+)*)";
+const MSPAN: &str = r#"(?:[^\n\r,;()!?:."\[\]]|\.[^\s.,;])+"#;
+const TITLE: &str = r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Shri|Smt|M/s)\.?\s+)?";
+
+impl PatternCompiler {
+    fn expand(&self, pattern: &str, depth: u32) -> Result<String, String> {
+        if depth > 8 {
+            return Err("macros nest too deeply".into());
+        }
+        let mut out = String::with_capacity(pattern.len() * 2);
+        let mut rest = pattern;
+        while let Some(open) = rest.find("{{") {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 2..];
+            let close = after.find("}}").ok_or_else(|| "unclosed `{{`".to_string())?;
+            let inner = after[..close].trim();
+            let (name, arg) = match inner.split_once(':') {
+                Some((n, a)) => (n.trim(), Some(a.trim())),
+                None => (inner, None),
+            };
+            let valid_arg = |a: &str| {
+                !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            let expansion = match (name, arg) {
+                ("cur", None) => self.cur.clone(),
+                ("num", None) => NUM.to_string(),
+                ("mspan", None) => MSPAN.to_string(),
+                ("title", None) => TITLE.to_string(),
+                ("amt", None) => {
+                    let cur = &self.cur;
+                    format!("(?:{cur}\\s?{NUM}|{NUM}\\s?{cur})")
+                }
+                ("money", a) | ("moneyb", a) => {
+                    let n = a.unwrap_or("amount");
+                    if !valid_arg(n) {
+                        return Err(format!("bad group name `{n}` in `{{{{{inner}}}}}`"));
+                    }
+                    let cur = &self.cur;
+                    let mut s = format!(
+                        "(?:(?P<{n}_cur>{cur})\\s?(?P<{n}>{NUM})|(?P<{n}_alt>{NUM})\\s?(?P<{n}_altcur>{cur})"
+                    );
+                    if name == "moneyb" {
+                        s.push_str(&format!("|(?P<{n}_bare>[0-9][0-9,]*\\.[0-9]{{1,3}})\\b"));
+                    }
+                    s.push(')');
+                    s
+                }
+                (n, None) => match self.user.get(n) {
+                    Some(body) => format!("(?:{})", self.expand(body, depth + 1)?),
+                    None => return Err(format!("unknown macro `{{{{{n}}}}}`")),
+                },
+                (n, Some(_)) => return Err(format!("macro `{n}` takes no argument")),
+            };
+            out.push_str(&expansion);
+            rest = &after[close + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn compile(&self, pattern: &str) -> Result<Regex, String> {
+        let expanded = self.expand(pattern, 0)?;
+        let prepared = ascii_classes(&expanded);
+        RegexBuilder::new(&prepared)
+            .case_insensitive(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .map_err(|e| short_regex_error(&e, pattern))
+    }
+}
+
+/// The regex crate's message repeats the expanded pattern; keep the pattern as written
+/// and the reason.
+fn short_regex_error(e: &regex::Error, pattern: &str) -> String {
+    let text = e.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error:").trim());
+    format!("invalid regex `{pattern}`: {reason}")
+}
+
+/// Rewrites `\b` to `(?-u:\b)` (fast on non-ASCII text) and `\d` to `[0-9]`.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 32);
+    let mut chars = pattern.chars();
+    let mut in_class = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('b') if in_class == 0 => out.push_str(r"(?-u:\b)"),
+                Some('d') if in_class == 0 => out.push_str("[0-9]"),
+                Some('d') => out.push_str("0-9"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                in_class += 1;
+                out.push(c);
+            }
+            ']' if in_class > 0 => {
+                in_class -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn currency_alternation(marks: &HashMap<String, CurrencyMark>) -> String {
+    let mut aliases: Vec<&String> = marks.keys().collect();
+    aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+    let parts: Vec<String> = aliases
+        .iter()
+        .map(|a| {
+            let esc = regex::escape(a);
+            if a.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                format!(r"\b{esc}")
+            } else {
+                esc
+            }
+        })
+        .collect();
+    format!("(?:{})", parts.join("|"))
+}
+
+fn is_iso(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
+    if raw.version != 1 {
+        return Err(err("file", "version", format!("unsupported version {}", raw.version)));
+    }
+    // Currencies.
+    let mut currency_marks = HashMap::new();
+    for (alias, code) in &raw.currencies.aliases {
+        let mark = if code == "$" {
+            CurrencyMark::Dollar
+        } else if is_iso(code) {
+            CurrencyMark::Iso(code.clone())
+        } else {
+            return Err(err(
+                format!("currency alias `{alias}`"),
+                "aliases",
+                format!("`{code}` is not an ISO 4217 code or \"$\""),
+            ));
+        };
+        if alias.trim().is_empty() {
+            return Err(err("currencies", "aliases", "empty alias"));
+        }
+        currency_marks.insert(alias.to_lowercase(), mark);
+    }
+    let pc = PatternCompiler { cur: currency_alternation(&currency_marks), user: raw.macros };
+    let rx = |place: &str, key: &str, pattern: &str| -> Result<Regex, SmsConfigError> {
+        pc.compile(pattern).map_err(|m| err(place, key, m))
+    };
+    let mut lex = LexiconBuilder::default();
+    let mut kw = |place: &str, key: &str, words: &[String]| -> Result<Vec<KeywordId>, SmsConfigError> {
+        words
+            .iter()
+            .map(|w| {
+                lex.add(w).ok_or_else(|| err(place, key, format!("empty keyword or too many keywords (`{w}`)")))
+            })
+            .collect()
+    };
+
+    // Regions.
+    let mut regions = Vec::new();
+    for (name, r) in &raw.regions {
+        let place = format!("region `{name}`");
+        if !is_iso(&r.currency) {
+            return Err(err(&place, "currency", format!("`{}` is not an ISO 4217 code", r.currency)));
+        }
+        if !is_iso(&r.dollar) {
+            return Err(err(&place, "dollar", format!("`{}` is not an ISO 4217 code", r.dollar)));
+        }
+        let date_order = match r.date_order.as_str() {
+            "dmy" => DateOrder::DayMonth,
+            "mdy" => DateOrder::MonthDay,
+            other => return Err(err(&place, "date_order", format!("`{other}`: expected \"dmy\" or \"mdy\""))),
+        };
+        let hints = kw(&place, "hints", &r.hints)?;
+        regions.push(Region {
+            name: name.clone(),
+            currency: r.currency.clone(),
+            dollar: r.dollar.clone(),
+            date_order,
+            hints,
+        });
+    }
+    let region_index = |name: &str| regions.iter().position(|r| r.name == name);
+
+    // Sender groups.
+    let mut senders = Vec::new();
+    for s in &raw.senders {
+        let place = format!("sender group `{}`", s.name);
+        let region = region_index(&s.region)
+            .ok_or_else(|| err(&place, "region", format!("unknown region `{}`", s.region)))?;
+        if s.patterns.is_empty() {
+            return Err(err(&place, "patterns", "no patterns"));
+        }
+        senders.push(SenderGroup {
+            name: s.name.clone(),
+            region,
+            patterns: s.patterns.iter().map(|p| p.to_lowercase().into_bytes()).collect(),
+        });
+    }
+
+    // Classes.
+    let mut classes = Vec::new();
+    for c in &raw.classes {
+        let place = format!("class rule `{}`", c.name);
+        if c.class == SmsClass::Transaction {
+            return Err(err(&place, "class", "transactions come from templates, not class rules"));
+        }
+        if c.keywords.is_empty() && c.patterns.is_empty() {
+            return Err(err(&place, "keywords", "a rule needs keywords or patterns"));
+        }
+        let patterns = c
+            .patterns
+            .iter()
+            .map(|p| rx(&place, "patterns", p))
+            .collect::<Result<Vec<_>, _>>()?;
+        classes.push(ClassRule {
+            name: c.name.clone(),
+            class: c.class,
+            before: c.stage == Stage::Before,
+            keywords: kw(&place, "keywords", &c.keywords)?,
+            patterns,
+            unless: kw(&place, "unless", &c.unless)?,
+            requires_amount: c.requires_amount,
+        });
+    }
+
+    // Direction.
+    let d_debit = kw("direction", "debit", &raw.direction.debit)?;
+    let d_credit = kw("direction", "credit", &raw.direction.credit)?;
+    let d_neutral = kw("direction", "neutral", &raw.direction.neutral)?;
+    let direction_rules = raw
+        .direction
+        .rules
+        .iter()
+        .map(|r| Ok((r.direction, rx("direction.rules", "pattern", &r.pattern)?)))
+        .collect::<Result<Vec<_>, SmsConfigError>>()?;
+
+    // Kinds.
+    let mut kinds = Vec::new();
+    for (i, k) in raw.kinds.iter().enumerate() {
+        let place = format!("kind rule #{} ({})", i + 1, k.kind.as_str());
+        if k.keywords.is_empty() && k.patterns.is_empty() {
+            return Err(err(&place, "keywords", "a rule needs keywords or patterns"));
+        }
+        kinds.push(KindRule {
+            kind: k.kind,
+            keywords: kw(&place, "keywords", &k.keywords)?,
+            patterns: k
+                .patterns
+                .iter()
+                .map(|p| rx(&place, "patterns", p))
+                .collect::<Result<Vec<_>, _>>()?,
+        });
+    }
+
+    // Fields.
+    let list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
+        pats.iter()
+            .map(|p| {
+                let re = rx("fields", key, p)?;
+                if !re.capture_names().flatten().any(|n| n == group) {
+                    return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
+                }
+                Ok(re)
+            })
+            .collect()
+    };
+    let account = list("account", &raw.fields.account, "account")?;
+    let balance = list("balance", &raw.fields.balance, "balance_alt")?;
+    let reference = list("reference", &raw.fields.reference, "reference")?;
+    let amount_guard = rx("fields", "amount_guard", &raw.fields.amount_guard)?;
+
+    // Merchant.
+    let m = &raw.merchant;
+    let mut stop = LexiconBuilder::default();
+    for w in &m.stop_words {
+        stop.add(w).ok_or_else(|| err("merchant", "stop_words", format!("bad stop word `{w}`")))?;
+    }
+    let stop = stop.build().map_err(|e| err("merchant", "stop_words", e.to_string()))?;
+    let rewrites = |place: &str, list: &[RawRewrite]| -> Result<Vec<Rewrite>, SmsConfigError> {
+        list.iter()
+            .map(|r| Ok(Rewrite { re: rx(place, "rewrites", &r.pattern)?, replace: r.replace.clone() }))
+            .collect()
+    };
+    let combine = |key: &str, pats: &[String]| -> Result<(Regex, Vec<usize>), SmsConfigError> {
+        let mut parts = Vec::new();
+        for (i, p) in pats.iter().enumerate() {
+            let expanded = pc.expand(p, 0).map_err(|e| err("merchant.patterns", key, e))?;
+            if !expanded.contains("(?P<merchant>") {
+                return Err(err("merchant.patterns", key, format!("pattern `{p}` has no `merchant` group")));
+            }
+            // Check each on its own for a clear error.
+            rx("merchant.patterns", key, p)?;
+            parts.push(format!("(?:{})", expanded.replace("(?P<merchant>", &format!("(?P<m{i}>"))));
+        }
+        if parts.is_empty() {
+            return Err(err("merchant.patterns", key, "no patterns"));
+        }
+        let re = rx("merchant.patterns", key, &parts.join("|"))?;
+        let names: Vec<Option<&str>> = re.capture_names().collect();
+        let idx = (0..parts.len())
+            .filter_map(|i| {
+                let want = format!("m{i}");
+                names.iter().position(|n| *n == Some(want.as_str()))
+            })
+            .collect();
+        Ok((re, idx))
+    };
+    let (debit_re, debit_groups) = combine("debit", &m.patterns.debit)?;
+    let (credit_re, credit_groups) = combine("credit", &m.patterns.credit)?;
+    let merchant = MerchantRules {
+        none_for_kinds: m.none_for_kinds.clone(),
+        stop,
+        reject_prefixes: m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect(),
+        reject_patterns: m
+            .reject_patterns
+            .iter()
+            .map(|p| rx("merchant", "reject_patterns", p))
+            .collect::<Result<Vec<_>, _>>()?,
+        rewrites: rewrites("merchant", &m.rewrites)?,
+        canonical: m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect(),
+        debit: debit_re,
+        debit_groups,
+        credit: credit_re,
+        credit_groups,
+    };
+
+    // Bills.
+    let bill_list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
+        pats.iter()
+            .map(|p| {
+                let re = rx("bill", key, p)?;
+                if !re.capture_names().flatten().any(|n| n == group) {
+                    return Err(err("bill", key, format!("pattern `{p}` has no {{{{money:{group}}}}}")));
+                }
+                Ok(re)
+            })
+            .collect()
+    };
+    let bill = BillRules {
+        amount_due: bill_list("amount_due", &raw.bill.amount_due, "due")?,
+        min_due: bill_list("min_due", &raw.bill.min_due, "min")?,
+        due_markers: kw("bill", "due_markers", &raw.bill.due_markers)?,
+    };
+
+    // Templates.
+    let mut templates = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for t in &raw.templates {
+        let place = format!("template `{}`", t.name);
+        if !seen.insert(t.name.clone()) {
+            return Err(err(&place, "name", "duplicate template name"));
+        }
+        let re = rx(&place, "pattern", &t.pattern)?;
+        let names: Vec<&str> = re.capture_names().flatten().collect();
+        for n in &names {
+            let known = matches!(
+                *n,
+                "amount" | "amount_cur" | "amount_alt" | "amount_altcur" | "amount_bare" | "merchant"
+                    | "account" | "date" | "reference" | "balance" | "balance_cur" | "balance_alt"
+                    | "balance_altcur" | "balance_bare" | "direction" | "mask"
+            );
+            if !known {
+                return Err(err(&place, "pattern", format!("unknown capture group `{n}`")));
+            }
+        }
+        let mut groups = Vec::new();
+        for g in &t.senders {
+            let idx = senders
+                .iter()
+                .position(|s| &s.name == g)
+                .ok_or_else(|| err(&place, "senders", format!("unknown sender group `{g}`")))?;
+            groups.push(idx);
+        }
+        if let Some(c) = &t.currency {
+            if !is_iso(c) {
+                return Err(err(&place, "currency", format!("`{c}` is not an ISO 4217 code")));
+            }
+        }
+        templates.push(Template {
+            name: t.name.clone(),
+            groups,
+            keywords: kw(&place, "keywords", &t.keywords)?,
+            re,
+            direction: t.direction,
+            kind: t.kind,
+            currency: t.currency.clone(),
+            no_merchant: t.no_merchant,
+            rewrites: rewrites(&place, &t.merchant_rewrites)?,
+        });
+    }
+
+    let money = rx("macros", "money", "{{money}}")?;
+    let lexicon = lex.build().map_err(|e| err("keywords", "keywords", e.to_string()))?;
+    let mut direction_tags = vec![0u8; super::lexicon::MAX_KEYWORDS];
+    for id in d_debit {
+        direction_tags[usize::from(id)] = TAG_DEBIT;
+    }
+    for id in d_credit {
+        direction_tags[usize::from(id)] = TAG_CREDIT;
+    }
+    for id in d_neutral {
+        direction_tags[usize::from(id)] = TAG_NEUTRAL;
+    }
+    let dates = DateScanner::new().map_err(|e| err("dates", "pattern", e.to_string()))?;
+    Ok(SmsRules {
+        currency_marks,
+        regions,
+        senders,
+        lexicon,
+        classes,
+        templates,
+        direction_default: raw.direction.default,
+        direction_tags,
+        direction_rules,
+        kinds,
+        kind_debit_merchant: raw.kind_default.debit_with_merchant,
+        kind_credit_merchant: raw.kind_default.credit_with_merchant,
+        kind_otherwise: raw.kind_default.otherwise,
+        account,
+        balance,
+        reference,
+        amount_guard,
+        merchant,
+        bill,
+        money,
+        dates,
+    })
+}
+
+/// Case-insensitive glob match: `*` any run, `?` one character, `#` one ASCII digit.
+/// `pattern` is already lowercase.
+pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let (mut star_p, mut star_t) = (usize::MAX, 0usize);
+    while t < text.len() {
+        let tc = text[t].to_ascii_lowercase();
+        if p < pattern.len() {
+            let pc = pattern[p];
+            let single = match pc {
+                b'?' => true,
+                b'#' => tc.is_ascii_digit(),
+                b'*' => false,
+                _ => pc == tc,
+            };
+            if pc == b'*' {
+                star_p = p;
+                star_t = t;
+                p += 1;
+                continue;
+            }
+            if single {
+                p += 1;
+                t += 1;
+                continue;
+            }
+        }
+        if star_p != usize::MAX {
+            p = star_p + 1;
+            star_t += 1;
+            t = star_t;
+            continue;
+        }
+        return false;
+    }
+    while p < pattern.len() && pattern[p] == b'*' {
+        p += 1;
+    }
+    p == pattern.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"*-hdfcbk", b"VM-HDFCBK"));
+        assert!(glob_match(b"#####", b"24273"));
+        assert!(!glob_match(b"#####", b"242731"));
+        assert!(glob_match(b"??-*", b"AD-ICICIB"));
+        assert!(!glob_match(b"mpesa", b"MPESAX"));
+        assert!(glob_match(b"mpesa*", b"MPESAX"));
+    }
+
+    #[test]
+    fn word_boundaries_become_ascii() {
+        assert_eq!(ascii_classes(r"\bRs\d[\d,]"), r"(?-u:\b)Rs[0-9][0-9,]");
+    }
+}

@@ -1,0 +1,695 @@
+//! Bank / card / UPI / wallet SMS parsing driven by templates in config (`config/sms.toml`).
+//!
+//! ```
+//! use spendstream_ingest::sms::{parse, SmsClass, SmsRules};
+//!
+//! let rules = SmsRules::shipped();
+//! let out = parse(rules, "VM-HDFCBK", "Rs.5000 withdrawn from HDFC Bank Debit Card x3390 at \
+//!     HDFC BANK ATM on 2024-06-15:11:05:43. Avl bal: Rs.18,204.50.").unwrap();
+//! assert_eq!(out.class, SmsClass::Transaction);
+//! let tx = out.transaction.unwrap();
+//! assert_eq!(tx.amount, "5000.00");
+//! assert_eq!(tx.balance.as_deref(), Some("18204.50"));
+//! ```
+
+mod amount;
+mod config;
+mod date;
+mod jsonl;
+mod lexicon;
+mod merchant;
+
+pub use amount::{amount_minor, minor_units};
+pub use config::{SHIPPED_TOML, SmsRules};
+pub use jsonl::{JsonlStats, parse_jsonl};
+
+use config::{CurrencyMark, TAG_CREDIT, TAG_DEBIT, TAG_NEUTRAL, Template};
+use date::DateOrder;
+use jiff::civil::Date;
+use lexicon::Hits;
+use regex::Captures;
+use serde::{Deserialize, Serialize};
+
+/// Largest message accepted, in bytes.
+pub const MAX_SMS_BYTES: usize = 2048;
+
+/// What kind of message an SMS is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsClass {
+    /// Money moved (debit or credit).
+    Transaction,
+    /// A payment that failed or was declined.
+    Declined,
+    /// A statement or payment-due reminder.
+    BillDue,
+    /// A one-time password.
+    Otp,
+    /// An offer, cashback, loan or limit promotion.
+    Promo,
+    /// A balance or available limit only.
+    Balance,
+    /// Anything else (KYC, requests, mandates, notices, warnings, non-financial text).
+    Other,
+}
+
+impl SmsClass {
+    /// The snake_case name ("bill_due").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsClass::Transaction => "transaction",
+            SmsClass::Declined => "declined",
+            SmsClass::BillDue => "bill_due",
+            SmsClass::Otp => "otp",
+            SmsClass::Promo => "promo",
+            SmsClass::Balance => "balance",
+            SmsClass::Other => "other",
+        }
+    }
+}
+
+/// Whether money left or reached the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Money left the user's account, card or wallet.
+    Debit,
+    /// Money arrived (incl. refunds, reversals, card payments received).
+    Credit,
+}
+
+/// How the money moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// UPI (India).
+    Upi,
+    /// Card payment, POS or online.
+    Card,
+    /// Cash withdrawal (ATM or agent).
+    Atm,
+    /// Net banking / bill pay / BPAY.
+    Netbanking,
+    /// Wallet (Paytm, PhonePe, Amazon Pay, M-PESA, Venmo).
+    Wallet,
+    /// Bank transfer (NEFT/IMPS/RTGS, salary, Zelle, Faster Payments, SEPA, ...).
+    Transfer,
+    /// Refund or reversal.
+    Refund,
+    /// Anything else (EMI, direct debits, interest, tolls, airtime, ...).
+    Other,
+}
+
+impl Channel {
+    /// The lowercase name ("netbanking").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Upi => "upi",
+            Channel::Card => "card",
+            Channel::Atm => "atm",
+            Channel::Netbanking => "netbanking",
+            Channel::Wallet => "wallet",
+            Channel::Transfer => "transfer",
+            Channel::Refund => "refund",
+            Channel::Other => "other",
+        }
+    }
+}
+
+/// Fields of a transaction SMS. Amounts are decimal strings with the currency's places.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedTransaction {
+    /// Amount, e.g. "1234.56" (JPY "1500", KWD "1.500").
+    pub amount: String,
+    /// ISO 4217 code of the amount.
+    pub currency: String,
+    /// Debit or credit.
+    pub direction: Direction,
+    /// The user's account or card digits as shown (last 4, or 3 when only 3 are shown).
+    pub account_last4: Option<String>,
+    /// Counterparty as a person would name it ("Zomato", "Vikram Patel").
+    pub merchant: Option<String>,
+    /// Available balance after the transaction (never a credit limit).
+    pub balance: Option<String>,
+    /// Transaction date written in the message (only when it has a year).
+    pub date: Option<Date>,
+    /// Channel.
+    pub kind: Channel,
+    /// Bank, UPI, UTR or wallet reference as written.
+    pub reference: Option<String>,
+}
+
+/// Fields of a bill or statement reminder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedBill {
+    /// Total amount due.
+    pub amount_due: String,
+    /// Minimum amount due, when stated.
+    pub min_due: Option<String>,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Due date, when stated with a year.
+    pub due_date: Option<Date>,
+    /// Card or loan digits (none for utility and phone numbers).
+    pub account_last4: Option<String>,
+}
+
+/// Result of parsing one SMS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsOutcome {
+    /// Message class.
+    pub class: SmsClass,
+    /// Present when `class` is [`SmsClass::Transaction`].
+    pub transaction: Option<ParsedTransaction>,
+    /// Present when `class` is [`SmsClass::BillDue`] and the amount was found.
+    pub bill: Option<ParsedBill>,
+    /// Name of the template or class rule that decided.
+    pub template: Option<String>,
+}
+
+/// Input that is not a text message at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SmsInputError {
+    /// Empty or whitespace only.
+    #[error("message is empty")]
+    Empty,
+    /// Longer than [`MAX_SMS_BYTES`].
+    #[error("message is {len} bytes, over the {max}-byte limit")]
+    TooLong {
+        /// Length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Contains NUL or a control character other than newline, carriage return and tab.
+    #[error("message contains a control character at byte {offset}")]
+    Binary {
+        /// Byte offset of the first such character.
+        offset: usize,
+    },
+}
+
+/// A rule file that does not compile.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SmsConfigError {
+    /// Not valid TOML or not the expected layout (unknown or missing keys).
+    #[error("sms rules: {0}")]
+    Toml(String),
+    /// An entry with a bad value, e.g. a regex that does not compile.
+    #[error("sms rules: {place}: key `{key}`: {message}")]
+    Entry {
+        /// The entry, e.g. "template `hdfc-upi`".
+        place: String,
+        /// The key within it.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Checks that `text` is a message at all.
+pub fn validate(text: &str) -> Result<(), SmsInputError> {
+    if text.len() > MAX_SMS_BYTES {
+        return Err(SmsInputError::TooLong { len: text.len(), max: MAX_SMS_BYTES });
+    }
+    if let Some((offset, _)) =
+        text.char_indices().find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(SmsInputError::Binary { offset });
+    }
+    if text.trim().is_empty() {
+        return Err(SmsInputError::Empty);
+    }
+    Ok(())
+}
+
+/// Parses one SMS from `sender` with `rules`.
+///
+/// Errors only for input that is not a message (empty, over 2 KiB, binary); anything
+/// else returns a class, and a transaction only when a template matched with an amount.
+pub fn parse(rules: &SmsRules, sender: &str, text: &str) -> Result<SmsOutcome, SmsInputError> {
+    validate(text)?;
+    let ctx = Ctx::new(rules, sender, text);
+    for rule in rules.classes.iter().filter(|r| r.before) {
+        if ctx.rule_matches(rule) {
+            let bill = if rule.class == SmsClass::BillDue { ctx.bill() } else { None };
+            return Ok(SmsOutcome {
+                class: rule.class,
+                transaction: None,
+                bill,
+                template: Some(rule.name.clone()),
+            });
+        }
+    }
+    if let Some((tx, name)) = ctx.transaction() {
+        return Ok(SmsOutcome {
+            class: SmsClass::Transaction,
+            transaction: Some(tx),
+            bill: None,
+            template: Some(name.to_string()),
+        });
+    }
+    for rule in rules.classes.iter().filter(|r| !r.before) {
+        if ctx.rule_matches(rule) {
+            return Ok(SmsOutcome {
+                class: rule.class,
+                transaction: None,
+                bill: None,
+                template: Some(rule.name.clone()),
+            });
+        }
+    }
+    Ok(SmsOutcome { class: SmsClass::Other, transaction: None, bill: None, template: None })
+}
+
+/// Names of the capture groups of one `{{money:NAME}}`.
+struct MoneyGroups {
+    num: &'static str,
+    cur: &'static str,
+    alt: &'static str,
+    altcur: &'static str,
+    bare: &'static str,
+}
+
+const AMOUNT: MoneyGroups = MoneyGroups {
+    num: "amount",
+    cur: "amount_cur",
+    alt: "amount_alt",
+    altcur: "amount_altcur",
+    bare: "amount_bare",
+};
+const BALANCE: MoneyGroups = MoneyGroups {
+    num: "balance",
+    cur: "balance_cur",
+    alt: "balance_alt",
+    altcur: "balance_altcur",
+    bare: "balance_bare",
+};
+const DUE: MoneyGroups =
+    MoneyGroups { num: "due", cur: "due_cur", alt: "due_alt", altcur: "due_altcur", bare: "due_bare" };
+const MIN: MoneyGroups =
+    MoneyGroups { num: "min", cur: "min_cur", alt: "min_alt", altcur: "min_altcur", bare: "min_bare" };
+
+/// A money amount found in the text.
+#[derive(Clone, Copy)]
+struct Money<'t> {
+    num: &'t str,
+    cur: Option<&'t str>,
+    start: usize,
+    end: usize,
+}
+
+fn money_of<'t>(caps: &Captures<'t>, g: &MoneyGroups) -> Option<Money<'t>> {
+    let whole = |n: regex::Match<'t>, c: Option<regex::Match<'t>>| {
+        let start = c.map_or(n.start(), |c| c.start().min(n.start()));
+        let end = c.map_or(n.end(), |c| c.end().max(n.end()));
+        Money { num: n.as_str(), cur: c.map(|c| c.as_str()), start, end }
+    };
+    if let Some(n) = caps.name(g.num) {
+        return Some(whole(n, caps.name(g.cur)));
+    }
+    if let Some(n) = caps.name(g.alt) {
+        return Some(whole(n, caps.name(g.altcur)));
+    }
+    caps.name(g.bare).map(|n| whole(n, None))
+}
+
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_boundary(text: &str, mut at: usize) -> usize {
+    while at < text.len() && !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// Keeps the last four digits (all of them when fewer).
+fn last4(digits: &str) -> String {
+    let n = digits.len();
+    digits[n.saturating_sub(4)..].to_string()
+}
+
+struct Ctx<'a> {
+    rules: &'a SmsRules,
+    text: &'a str,
+    hits: Hits,
+    group: Option<usize>,
+    sender_region: Option<usize>,
+    hint_region: Option<usize>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(rules: &'a SmsRules, sender: &str, text: &'a str) -> Self {
+        let hits = rules.lexicon.scan(text);
+        let sender = sender.trim().as_bytes();
+        let group = rules
+            .senders
+            .iter()
+            .position(|g| g.patterns.iter().any(|p| config::glob_match(p, sender)));
+        let sender_region = group.map(|g| rules.senders[g].region);
+        let hint_region = if sender_region.is_none() {
+            rules.regions.iter().position(|r| hits.any(&r.hints))
+        } else {
+            None
+        };
+        Ctx { rules, text, hits, group, sender_region, hint_region }
+    }
+
+    fn rule_matches(&self, rule: &config::ClassRule) -> bool {
+        if self.hits.any(&rule.unless) {
+            return false;
+        }
+        if !rule.keywords.is_empty() && !self.hits.any(&rule.keywords) {
+            return false;
+        }
+        if !rule.patterns.is_empty() && !rule.patterns.iter().any(|re| re.is_match(self.text)) {
+            return false;
+        }
+        !rule.requires_amount || self.rules.money.is_match(self.text)
+    }
+
+    // -- money ----------------------------------------------------------------------------
+
+    fn guarded(&self, start: usize) -> bool {
+        let from = floor_boundary(self.text, start.saturating_sub(32));
+        let to = floor_boundary(self.text, start);
+        self.rules.amount_guard.is_match(&self.text[from..to])
+    }
+
+    /// First currency-marked amount that is not a balance, limit or fee.
+    fn first_money(&self) -> Option<Money<'a>> {
+        self.rules
+            .money
+            .captures_iter(self.text)
+            .filter_map(|c| money_of(&c, &AMOUNT))
+            .find(|m| !self.guarded(m.start))
+    }
+
+    fn mark_currency(&self, mark: &str, region: Option<usize>) -> Option<String> {
+        match self.rules.currency_marks.get(&mark.to_lowercase())? {
+            CurrencyMark::Iso(code) => Some(code.clone()),
+            CurrencyMark::Dollar => Some(
+                region.map_or_else(|| "USD".to_string(), |r| self.rules.regions[r].dollar.clone()),
+            ),
+        }
+    }
+
+    fn currency_for(&self, money: &Money<'_>, fixed: Option<&str>) -> Option<String> {
+        let region = self.sender_region.or(self.hint_region);
+        if let Some(mark) = money.cur {
+            return self.mark_currency(mark, region);
+        }
+        if let Some(code) = fixed {
+            return Some(code.to_string());
+        }
+        if let Some(r) = region {
+            return Some(self.rules.regions[r].currency.clone());
+        }
+        let other = self.rules.money.captures_iter(self.text).find_map(|c| money_of(&c, &AMOUNT))?;
+        self.mark_currency(other.cur?, region)
+    }
+
+    fn date_order(&self, currency: &str) -> DateOrder {
+        let region = self
+            .sender_region
+            .or_else(|| self.rules.regions.iter().position(|r| r.currency == currency))
+            .or(self.hint_region);
+        region.map_or(DateOrder::DayMonth, |r| self.rules.regions[r].date_order)
+    }
+
+    // -- transaction ----------------------------------------------------------------------
+
+    fn transaction(&self) -> Option<(ParsedTransaction, &'a str)> {
+        let templates = &self.rules.templates;
+        let specific = templates
+            .iter()
+            .filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)));
+        let generic = templates.iter().filter(|t| t.groups.is_empty());
+        for t in specific.chain(generic) {
+            if !t.keywords.is_empty() && !self.hits.any(&t.keywords) {
+                continue;
+            }
+            let mut pos = 0;
+            for _ in 0..6 {
+                if pos > self.text.len() {
+                    break;
+                }
+                let Some(caps) = t.re.captures_at(self.text, pos) else {
+                    break;
+                };
+                let Some(whole) = caps.get(0) else {
+                    break;
+                };
+                if let Some(tx) = self.build(t, &caps) {
+                    return Some((tx, t.name.as_str()));
+                }
+                pos = ceil_boundary(self.text, whole.start() + 1);
+            }
+        }
+        None
+    }
+
+    fn build(&self, t: &Template, caps: &Captures<'a>) -> Option<ParsedTransaction> {
+        let money = match money_of(caps, &AMOUNT) {
+            Some(m) => m,
+            None => self.first_money()?,
+        };
+        if self.guarded(money.start) {
+            return None;
+        }
+        let currency = self.currency_for(&money, t.currency.as_deref())?;
+        let amount = amount::normalise_number(money.num, minor_units(&currency))?;
+        if amount::is_zero(&amount) {
+            return None;
+        }
+        let order = self.date_order(&currency);
+        let direction = t
+            .direction
+            .or_else(|| caps.name("direction").and_then(|m| self.direction_at(m.start())))
+            .unwrap_or_else(|| self.direction());
+        let kind_rule = t.kind.or_else(|| self.kind_rule());
+        let mut merchant = if t.no_merchant {
+            None
+        } else if let Some(m) = caps.name("merchant") {
+            merchant::clean(&self.rules.merchant, m.as_str(), &t.rewrites, false)
+        } else {
+            self.generic_merchant(direction)
+        };
+        let kind = kind_rule.unwrap_or(match (direction, merchant.is_some()) {
+            (Direction::Debit, true) => self.rules.kind_debit_merchant,
+            (Direction::Credit, true) => self.rules.kind_credit_merchant,
+            _ => self.rules.kind_otherwise,
+        });
+        if self.rules.merchant.none_for_kinds.contains(&kind) {
+            merchant = None;
+        }
+        let account_last4 = match caps.name("account") {
+            Some(a) if a.as_str().len() >= 3 => Some(last4(a.as_str())),
+            _ => self.account(),
+        };
+        let balance = match money_of(caps, &BALANCE) {
+            Some(b) => self.balance_value(&b, &currency),
+            None => self.balance(&currency),
+        };
+        let date = caps
+            .name("date")
+            .and_then(|d| self.rules.dates.parse(d.as_str(), order))
+            .or_else(|| self.rules.dates.first(self.text, order));
+        let reference = caps
+            .name("reference")
+            .map(|r| r.as_str().to_string())
+            .filter(|r| r.bytes().any(|b| b.is_ascii_digit()))
+            .or_else(|| self.reference());
+        Some(ParsedTransaction {
+            amount,
+            currency,
+            direction,
+            account_last4,
+            merchant,
+            balance,
+            date,
+            kind,
+            reference,
+        })
+    }
+
+    /// Direction of the keyword starting at byte `start` (a captured verb), if it has one.
+    fn direction_at(&self, start: usize) -> Option<Direction> {
+        let best = self
+            .hits
+            .list
+            .iter()
+            .filter(|h| h.start == start)
+            .filter(|h| self.rules.direction_tags[usize::from(h.id)] != 0)
+            .max_by_key(|h| h.end)?;
+        match self.rules.direction_tags[usize::from(best.id)] {
+            TAG_DEBIT => Some(Direction::Debit),
+            TAG_CREDIT => Some(Direction::Credit),
+            _ => None,
+        }
+    }
+
+    fn direction(&self) -> Direction {
+        for (d, re) in &self.rules.direction_rules {
+            if re.is_match(self.text) {
+                return *d;
+            }
+        }
+        let tags = &self.rules.direction_tags;
+        let mut found: Vec<(usize, usize, u8)> = self
+            .hits
+            .list
+            .iter()
+            .map(|h| (h.start, h.end, tags[usize::from(h.id)]))
+            .filter(|h| h.2 != 0)
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut covered = 0usize;
+        for (start, end, tag) in found {
+            if start < covered {
+                continue;
+            }
+            match tag {
+                TAG_NEUTRAL => covered = end,
+                TAG_DEBIT => return Direction::Debit,
+                TAG_CREDIT => return Direction::Credit,
+                _ => {}
+            }
+        }
+        self.rules.direction_default
+    }
+
+    fn kind_rule(&self) -> Option<Channel> {
+        self.rules
+            .kinds
+            .iter()
+            .find(|k| {
+                self.hits.any(&k.keywords) || k.patterns.iter().any(|re| re.is_match(self.text))
+            })
+            .map(|k| k.kind)
+    }
+
+    fn generic_merchant(&self, direction: Direction) -> Option<String> {
+        let m = &self.rules.merchant;
+        let (re, groups) = match direction {
+            Direction::Debit => (&m.debit, &m.debit_groups),
+            Direction::Credit => (&m.credit, &m.credit_groups),
+        };
+        let mut pos = 0usize;
+        let mut last_start = usize::MAX;
+        for _ in 0..16 {
+            if pos > self.text.len() {
+                return None;
+            }
+            let caps = re.captures_at(self.text, pos)?;
+            let g = groups.iter().find_map(|&i| caps.get(i))?;
+            if let Some(name) = merchant::clean(m, g.as_str(), &[], true) {
+                return Some(name);
+            }
+            pos = if g.start() == last_start || g.start() <= pos {
+                ceil_boundary(self.text, pos.max(g.start()) + 1)
+            } else {
+                g.start()
+            };
+            last_start = g.start();
+        }
+        None
+    }
+
+    fn account(&self) -> Option<String> {
+        for re in &self.rules.account {
+            for caps in re.captures_iter(self.text) {
+                let Some(a) = caps.name("account") else {
+                    continue;
+                };
+                if caps.name("mask").is_none() && a.as_str().len() > 6 {
+                    continue;
+                }
+                return Some(last4(a.as_str()));
+            }
+        }
+        None
+    }
+
+    fn balance_value(&self, m: &Money<'_>, currency: &str) -> Option<String> {
+        let cur = m
+            .cur
+            .and_then(|c| self.mark_currency(c, self.sender_region.or(self.hint_region)))
+            .unwrap_or_else(|| currency.to_string());
+        amount::normalise_number(m.num, minor_units(&cur))
+    }
+
+    fn balance(&self, currency: &str) -> Option<String> {
+        for re in &self.rules.balance {
+            if let Some(caps) = re.captures(self.text) {
+                if let Some(m) = money_of(&caps, &BALANCE) {
+                    if let Some(v) = self.balance_value(&m, currency) {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn reference(&self) -> Option<String> {
+        for re in &self.rules.reference {
+            for caps in re.captures_iter(self.text).take(4) {
+                if let Some(r) = caps.name("reference") {
+                    let s = r.as_str();
+                    if s.len() >= 4 && s.bytes().any(|b| b.is_ascii_digit()) {
+                        return Some(s.to_string());
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    // -- bills ----------------------------------------------------------------------------
+
+    fn bill(&self) -> Option<ParsedBill> {
+        let min = self
+            .rules
+            .bill
+            .min_due
+            .iter()
+            .find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &MIN)));
+        let due = self
+            .rules
+            .bill
+            .amount_due
+            .iter()
+            .find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &DUE)))
+            .filter(|d| min.is_none_or(|m| m.start != d.start))
+            .or_else(|| {
+                self.rules
+                    .money
+                    .captures_iter(self.text)
+                    .filter_map(|c| money_of(&c, &AMOUNT))
+                    .find(|d| min.is_none_or(|m| d.end <= m.start || d.start >= m.end))
+            })?;
+        let currency = self.currency_for(&due, None)?;
+        let units = minor_units(&currency);
+        let amount_due = amount::normalise_number(due.num, units)?;
+        let min_due = min.and_then(|m| amount::normalise_number(m.num, units));
+        let order = self.date_order(&currency);
+        let marker = self
+            .hits
+            .list
+            .iter()
+            .filter(|h| self.rules.bill.due_markers.contains(&h.id))
+            .map(|h| h.start)
+            .min();
+        let due_date = marker
+            .and_then(|at| self.rules.dates.find_from(self.text, at, order))
+            .or_else(|| self.rules.dates.first(self.text, order));
+        Some(ParsedBill { amount_due, min_due, currency, due_date, account_last4: self.account() })
+    }
+}

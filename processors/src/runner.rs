@@ -1,0 +1,158 @@
+//! The consume, process, write, commit loop. Offsets are committed only after
+//! the store accepted the write; engine errors are retried with backoff, so a
+//! broker or store outage delays processing but loses and doubles nothing.
+
+use crate::categorise::Categoriser;
+use crate::process::process;
+use spendstream_core::config::ProcessorsConfig;
+use spendstream_core::ports::{AnalyticsStore, EventLog, LogConsumer, Position};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Runs the processors over one consumer of the log.
+pub struct Runner {
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn AnalyticsStore>,
+    categoriser: Arc<Categoriser>,
+    config: ProcessorsConfig,
+}
+
+/// Exponential backoff between `initial` and `max`.
+struct Backoff {
+    initial: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(cfg: &ProcessorsConfig) -> Self {
+        let initial = Duration::from_millis(cfg.retry_initial_ms);
+        Backoff { initial, max: Duration::from_millis(cfg.retry_max_ms), next: initial }
+    }
+
+    /// Retries `op` until it succeeds or shutdown is signalled (then `None`).
+    async fn retry<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+        &mut self,
+        what: &str,
+        shutdown: &mut watch::Receiver<bool>,
+        mut op: impl FnMut() -> F,
+    ) -> Option<T> {
+        loop {
+            match op().await {
+                Ok(v) => {
+                    self.next = self.initial;
+                    return Some(v);
+                }
+                Err(e) => {
+                    if !self.wait(what, e.to_string(), shutdown).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Logs `err` and sleeps the current delay; false if shutdown came first.
+    async fn wait(&mut self, what: &str, err: String, shutdown: &mut watch::Receiver<bool>) -> bool {
+        tracing::warn!(error = %err, retry_in_ms = self.next.as_millis() as u64, "{what} failed");
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = shutdown.wait_for(|s| *s) => false,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+impl Runner {
+    /// A runner over `log` writing to `store`.
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        store: Arc<dyn AnalyticsStore>,
+        categoriser: Arc<Categoriser>,
+        config: ProcessorsConfig,
+    ) -> Self {
+        Runner { log, store, categoriser, config }
+    }
+
+    /// Processes until `shutdown` turns true, then checkpoints the store.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Backoff::new(&self.config);
+        let group = self.config.group.clone();
+        let Some(mut consumer) = backoff.retry("opening consumer", &mut shutdown, || self.log.consumer(&group)).await
+        else {
+            return;
+        };
+        let Some(resume) = backoff.retry("reading resume point", &mut shutdown, || self.store.resume_from()).await
+        else {
+            return;
+        };
+        for p in resume {
+            if let Err(e) = consumer.seek(p).await {
+                tracing::error!(error = %e, "seek failed");
+            }
+        }
+        self.consume(consumer.as_mut(), &mut backoff, &mut shutdown).await;
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::error!(error = %e, "final checkpoint failed");
+        }
+    }
+
+    async fn consume(&self, consumer: &mut dyn LogConsumer, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) {
+        let mut since_checkpoint: u64 = 0;
+        let mut last_change = Instant::now();
+        let interval = Duration::from_secs(self.config.snapshot_interval_secs);
+        while !*shutdown.borrow() {
+            let polled = tokio::select! {
+                r = consumer.poll(self.config.batch_size, Duration::from_millis(250)) => r,
+                _ = shutdown.wait_for(|s| *s) => return,
+            };
+            let records = match polled {
+                Ok(r) => r,
+                Err(e) => {
+                    if !backoff.wait("poll", e.to_string(), shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if records.is_empty() {
+                if since_checkpoint > 0 && last_change.elapsed() >= interval {
+                    self.checkpoint(&mut since_checkpoint).await;
+                }
+                continue;
+            }
+            let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
+            let batch: Vec<_> = records.into_iter().map(|r| process(&self.categoriser, r.event)).collect();
+            let n = batch.len() as u64;
+            let store = &self.store;
+            if backoff.retry("store write", shutdown, || store.apply(batch.clone(), &positions)).await.is_none() {
+                return;
+            }
+            while let Err(e) = consumer.commit(&positions).await {
+                if !backoff.wait("offset commit", e.to_string(), shutdown).await {
+                    return;
+                }
+            }
+            backoff.reset();
+            since_checkpoint += n;
+            last_change = Instant::now();
+            if since_checkpoint >= self.config.snapshot_every_events {
+                self.checkpoint(&mut since_checkpoint).await;
+            }
+        }
+    }
+
+    async fn checkpoint(&self, since: &mut u64) {
+        match self.store.checkpoint().await {
+            Ok(()) => *since = 0,
+            Err(e) => tracing::error!(error = %e, "checkpoint failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Command-line interface.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Expense tracking as a stream.
+#[derive(Debug, Parser)]
+#[command(name = "spendstream", version, about)]
+pub struct Cli {
+    /// Config file layered over the compiled-in defaults (env SPENDSTREAM__* wins over both).
+    #[arg(long, global = true, env = "SPENDSTREAM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Roles and tools.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything in one process: API and processors on the embedded engines.
+    Serve,
+    /// Run one read-only SQL statement over the data (tables: entries, users; views: daily_spend, ...).
+    Sql {
+        /// The statement, e.g. "SELECT category, SUM(amount_minor) FROM entries GROUP BY category".
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Load entries for a user from a CSV file (header: occurred_at,amount,currency,merchant,note,category,kind).
+    Import {
+        /// Email of the account that owns the entries.
+        #[arg(long)]
+        email: String,
+        /// CSV file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Inspect configuration.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and check that every backend answers.
+    Check,
+    /// Print the effective configuration (secrets hidden).
+    Show,
+}
+
+/// Output formats of `sql`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Aligned table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}

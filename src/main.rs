@@ -1,0 +1,46 @@
+//! `spendstream`: one binary, many roles.
+//!
+//! `serve` runs every role in one process on the embedded engines; `sql`
+//! queries the data read-only; `config check` validates configuration;
+//! `import` loads a CSV of entries.
+
+mod cli;
+mod import;
+mod serve;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command, ConfigCommand};
+use spendstream_core::Config;
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let load = || Config::load(cli.config.as_deref());
+    match cli.command {
+        Command::Serve => serve::serve(load()?).await,
+        Command::Sql { query, format } => serve::sql(load()?, &query, format).await,
+        Command::Import { email, file } => import::import(load()?, &email, &file).await,
+        Command::Config { command: ConfigCommand::Check } => {
+            let config = load()?;
+            serve::check(&config).await?;
+            println!("configuration is valid and every backend answers");
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Show } => {
+            println!("{}", serde_json::to_string_pretty(&load()?.redacted())?);
+            Ok(())
+        }
+    }
+}

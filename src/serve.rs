@@ -1,0 +1,141 @@
+//! `serve`, `sql` and `config check`: wiring the ports, the processors and the API.
+
+use crate::cli::Format;
+use anyhow::Context;
+use spendstream_api::{AppState, router};
+use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
+use spendstream_backends::sql::SqlEngine;
+use spendstream_backends::wiring::{self, Ports};
+use spendstream_core::Config;
+use spendstream_core::ports::{EventLog, Position};
+use spendstream_processors::categorise::Categoriser;
+use spendstream_processors::runner::Runner;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Runs the API and the processors until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = Arc::new(config);
+    let ports = wiring::open(&config).await.context("opening backends")?;
+    let secret = wiring::jwt_secret(&config)?;
+    let categoriser = Arc::new(Categoriser::new(&config.categories).context("compiling category rules")?);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
+    let processors = tokio::spawn(runner.run(stop_rx));
+    catch_up(&ports).await;
+    let state = AppState::new(config.clone(), ports.log, ports.store, ports.accounts, ports.shared, &secret);
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding server.listen {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "ready");
+    println!("spendstream listening on http://{addr}");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopping processors");
+    let _ = stop_tx.send(true);
+    let _ = processors.await;
+    Ok(())
+}
+
+/// Waits until the processors have applied everything the log held at start.
+async fn catch_up(ports: &Ports) {
+    let Some(head) = ports.log_head.filter(|h| *h > 0) else { return };
+    tracing::info!(events = head, "replaying the log tail");
+    let last = Position { partition: 0, offset: head - 1 };
+    while !ports.store.wait_applied(last, Duration::from_secs(5)).await {
+        tracing::info!("still replaying");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Validates config and checks every backend.
+pub async fn check(config: &Config) -> anyhow::Result<()> {
+    Categoriser::new(&config.categories).context("categories")?;
+    let ports = wiring::open(config).await?;
+    ports.log.healthcheck().await.context("backends.event_log")?;
+    ports.store.healthcheck().await.context("backends.store")?;
+    ports.accounts.healthcheck().await.context("backends.accounts")?;
+    ports.shared.healthcheck().await.context("backends.shared")?;
+    Ok(())
+}
+
+/// Runs one read-only statement over a private copy of the data: the snapshot
+/// plus the log tail, processed with the same rules as the server.
+pub async fn sql(config: Config, query: &str, format: Format) -> anyhow::Result<()> {
+    let dir = &config.storage.data_dir;
+    let store = Arc::new(
+        if dir.join("store").exists() { EmbeddedStore::open(&dir.join("store")).await? } else { EmbeddedStore::in_memory() },
+    );
+    let log_path = dir.join("events.db");
+    if log_path.exists() {
+        let log: Arc<dyn EventLog> = Arc::new(EmbeddedEventLog::open(&log_path).await?);
+        replay(&config, log, store.clone()).await?;
+    }
+    let engine = SqlEngine::new(&store).await?;
+    let batches = engine.query(query).await?;
+    print_batches(&batches, format)
+}
+
+async fn replay(config: &Config, log: Arc<dyn EventLog>, store: Arc<EmbeddedStore>) -> anyhow::Result<()> {
+    use spendstream_core::ports::{AnalyticsStore, LogConsumer};
+    let categoriser = Categoriser::new(&config.categories)?;
+    let mut consumer: Box<dyn LogConsumer> = log.consumer("sql-scratch").await?;
+    for p in store.resume_from().await? {
+        consumer.seek(p).await?;
+    }
+    loop {
+        let records = consumer.poll(10_000, Duration::ZERO).await?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
+        let batch = records
+            .into_iter()
+            .map(|r| spendstream_processors::process::process(&categoriser, r.event))
+            .collect();
+        store.apply(batch, &positions).await?;
+    }
+}
+
+fn print_batches(batches: &[arrow::array::RecordBatch], format: Format) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => {
+            use std::io::Write;
+            writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
+        }
+        Format::Csv => {
+            let mut w = arrow::csv::Writer::new(out);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        Format::Json => {
+            let mut w = arrow::json::LineDelimitedWriter::new(out);
+            w.write_batches(&batches.iter().collect::<Vec<_>>())?;
+            w.finish()?;
+        }
+    }
+    Ok(())
+}
