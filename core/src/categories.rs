@@ -103,16 +103,23 @@ pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
             }
         }
         for (j, pattern) in def.patterns.iter().enumerate() {
-            if let Err(e) = regex::RegexBuilder::new(pattern).case_insensitive(true).build() {
-                let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-                problems.push(format!("categories[{i}].patterns[{j}]: invalid regex: {msg}"));
+            if let Err(e) = regex::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .build()
+            {
+                let msg = e
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                problems.push(format!(
+                    "categories[{i}].patterns[{j}]: invalid regex: {msg}"
+                ));
             }
         }
     }
     if !first_id.contains_key("other") {
-        problems.push(
-            "categories: no category with id 'other' (the required fallback)".to_owned(),
-        );
+        problems.push("categories: no category with id 'other' (the required fallback)".to_owned());
     }
     problems
 }
@@ -187,11 +194,26 @@ mod tests {
         let problems = validate_categories(&[a, b]);
         let all = problems.join("\n");
         assert!(all.contains("categories[0].id: 'Food' must start"), "{all}");
-        assert!(all.contains("categories[1].id: duplicate id 'Food'"), "{all}");
-        assert!(all.contains("categories[0].name: must not be empty"), "{all}");
-        assert!(all.contains("categories[0].keywords[0]: '**' has no letter"), "{all}");
-        assert!(all.contains("categories[0].keywords[1]: 'ca*fe' may use '*'"), "{all}");
-        assert!(all.contains("categories[0].patterns[0]: invalid regex"), "{all}");
+        assert!(
+            all.contains("categories[1].id: duplicate id 'Food'"),
+            "{all}"
+        );
+        assert!(
+            all.contains("categories[0].name: must not be empty"),
+            "{all}"
+        );
+        assert!(
+            all.contains("categories[0].keywords[0]: '**' has no letter"),
+            "{all}"
+        );
+        assert!(
+            all.contains("categories[0].keywords[1]: 'ca*fe' may use '*'"),
+            "{all}"
+        );
+        assert!(
+            all.contains("categories[0].patterns[0]: invalid regex"),
+            "{all}"
+        );
         assert!(all.contains("categories[1].merchants[0]: 'PIZZA' also selects 'Food' at categories[0].keywords[2]"), "{all}");
         assert!(all.contains("no category with id 'other'"), "{all}");
     }

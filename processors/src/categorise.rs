@@ -154,13 +154,25 @@ impl Reason {
             Field::Note => " in note".to_owned(),
         };
         match self {
-            Reason::MerchantName { category, matched, field } => {
+            Reason::MerchantName {
+                category,
+                matched,
+                field,
+            } => {
                 format!("merchant name '{matched}'{} ({category})", place(field))
             }
-            Reason::Pattern { category, pattern, field } => {
+            Reason::Pattern {
+                category,
+                pattern,
+                field,
+            } => {
                 format!("pattern '{pattern}' on {} ({category})", field.as_str())
             }
-            Reason::Keyword { category, matched, field } => {
+            Reason::Keyword {
+                category,
+                matched,
+                field,
+            } => {
                 format!("keyword '{matched}' in {} ({category})", field.as_str())
             }
             Reason::Income { category } => format!("income, not a refund ({category})"),
@@ -264,7 +276,12 @@ impl Categoriser {
                 normalise_into(body, &mut text);
                 let text = text.trim().to_owned();
                 if !text.is_empty() {
-                    rules.push(WordRule { category, tier, text, prefix });
+                    rules.push(WordRule {
+                        category,
+                        tier,
+                        text,
+                        prefix,
+                    });
                 }
             }
             for source in &def.patterns {
@@ -272,7 +289,11 @@ impl Categoriser {
                     .case_insensitive(true)
                     .build()
                     .map_err(|e| CategoriseError::InvalidConfig(vec![e.to_string()]))?;
-                patterns.push(PatternRule { category, source: source.clone(), regex });
+                patterns.push(PatternRule {
+                    category,
+                    source: source.clone(),
+                    regex,
+                });
             }
         }
 
@@ -290,7 +311,15 @@ impl Categoriser {
         }
         let matcher =
             AhoCorasick::new(&needles).map_err(|e| CategoriseError::Matcher(e.to_string()))?;
-        Ok(Categoriser { ids, matcher, by_pattern, rules, patterns, other, income })
+        Ok(Categoriser {
+            ids,
+            matcher,
+            by_pattern,
+            rules,
+            patterns,
+            other,
+            income,
+        })
     }
 
     /// The category ids in config order.
@@ -311,11 +340,16 @@ impl Categoriser {
             });
             if !refund {
                 let category = self.ids[self.income].clone();
-                return Categorised { category: category.clone(), reason: Reason::Income { category } };
+                return Categorised {
+                    category: category.clone(),
+                    reason: Reason::Income { category },
+                };
             }
         }
         for (field, raw) in fields {
-            let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { continue };
+            let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+                continue;
+            };
             text.clear();
             normalise_into(raw, &mut text);
             self.word_candidates(field, &text, &mut best);
@@ -331,8 +365,16 @@ impl Categoriser {
                 let field = rank.field;
                 let matched = rule.text.clone();
                 let reason = match rule.tier {
-                    Tier::Merchant => Reason::MerchantName { category: category.clone(), matched, field },
-                    _ => Reason::Keyword { category: category.clone(), matched, field },
+                    Tier::Merchant => Reason::MerchantName {
+                        category: category.clone(),
+                        matched,
+                        field,
+                    },
+                    _ => Reason::Keyword {
+                        category: category.clone(),
+                        matched,
+                        field,
+                    },
                 };
                 Categorised { category, reason }
             }
@@ -348,7 +390,10 @@ impl Categoriser {
             }
             None => {
                 let category = self.ids[self.other].clone();
-                Categorised { category: category.clone(), reason: Reason::Fallback { category } }
+                Categorised {
+                    category: category.clone(),
+                    reason: Reason::Fallback { category },
+                }
             }
         }
     }
@@ -362,7 +407,8 @@ impl Categoriser {
             let inside_word = rest.first().is_some_and(|b| *b != b' ');
             for &i in &self.by_pattern[m.pattern().as_usize()] {
                 let rule = &self.rules[i];
-                let ok = whole || (rule.prefix && inside_word) || (plural && allows_plural(&rule.text));
+                let ok =
+                    whole || (rule.prefix && inside_word) || (plural && allows_plural(&rule.text));
                 if !ok {
                     continue;
                 }
@@ -500,7 +546,11 @@ mod tests {
         let mut transfers = def("transfers", &["zelle"], &["upi", "transfer"]);
         transfers.patterns = vec![r"^[a-z0-9._-]+@[a-z]+$".to_owned()];
         let defs = vec![
-            def("food_dining", &["swiggy", "uber eats", "costa coffee"], &["cafe", "bar", "pizza"]),
+            def(
+                "food_dining",
+                &["swiggy", "uber eats", "costa coffee"],
+                &["cafe", "bar", "pizza"],
+            ),
             def("groceries", &["instamart", "rewe"], &["supermarkt*"]),
             def("transport", &["uber"], &["taxi", "parking"]),
             def("utilities", &[], &["gas", "water"]),
@@ -515,7 +565,10 @@ mod tests {
     }
 
     fn cat(c: &Categoriser, merchant: &str) -> String {
-        let input = CategoriseInput { merchant: Some(merchant), ..Default::default() };
+        let input = CategoriseInput {
+            merchant: Some(merchant),
+            ..Default::default()
+        };
         c.categorise(&input).category.0
     }
 
@@ -523,8 +576,14 @@ mod tests {
     fn normalises_case_punctuation_digits_and_accents() {
         assert_eq!(norm("SWIGGY*ORDER 1234"), " swiggy order 1234 ");
         assert_eq!(norm("uber.rides@axisbank"), " uber rides axisbank ");
-        assert_eq!(norm("Café Bäckerei MÜLLER straße"), " cafe backerei muller strasse ");
-        assert_eq!(norm("MACY'S DISNEY+ H&M dream11"), " macys disney plus h m dream 11 ");
+        assert_eq!(
+            norm("Café Bäckerei MÜLLER straße"),
+            " cafe backerei muller strasse "
+        );
+        assert_eq!(
+            norm("MACY'S DISNEY+ H&M dream11"),
+            " macys disney plus h m dream 11 "
+        );
         assert_eq!(norm("  --  "), " ");
     }
 
@@ -549,7 +608,11 @@ mod tests {
         assert_eq!(cat(&c, "LAS VEGAS RESORT"), "other");
         assert_eq!(cat(&c, "TAXI VEGAS"), "transport");
         assert_eq!(cat(&c, "SYNTAX LTD"), "other");
-        assert_eq!(cat(&c, "SUPERMARKET"), "other", "supermarkt* is a prefix of words, not a fuzzy match");
+        assert_eq!(
+            cat(&c, "SUPERMARKET"),
+            "other",
+            "supermarkt* is a prefix of words, not a fuzzy match"
+        );
         assert_eq!(cat(&c, "HAMBURGER"), "other");
     }
 
@@ -579,7 +642,11 @@ mod tests {
         assert_eq!(cat(&c, "swiggy@icici"), "food_dining");
         // Merchant field before note, but a merchant name in the note beats a keyword.
         let both = |merchant, note| {
-            c.categorise(&CategoriseInput { merchant: Some(merchant), note: Some(note), ..Default::default() })
+            c.categorise(&CategoriseInput {
+                merchant: Some(merchant),
+                note: Some(note),
+                ..Default::default()
+            })
         };
         assert_eq!(both("UPI-RAHUL", "pizza").category.0, "transfers");
         assert_eq!(both("UPI-RAHUL", "swiggy split").category.0, "food_dining");
@@ -592,7 +659,10 @@ mod tests {
     #[test]
     fn reasons_explain_the_match() {
         let c = sample();
-        let r = c.categorise(&CategoriseInput { merchant: Some("SWIGGY*ORDER 1234"), ..Default::default() });
+        let r = c.categorise(&CategoriseInput {
+            merchant: Some("SWIGGY*ORDER 1234"),
+            ..Default::default()
+        });
         assert_eq!(
             r.reason,
             Reason::MerchantName {
@@ -606,16 +676,34 @@ mod tests {
         assert!(toml.contains("kind = \"merchant_name\""), "{toml}");
         assert!(toml.contains("field = \"merchant\""), "{toml}");
 
-        let r = c.categorise(&CategoriseInput { note: Some("Petrol for the bike"), ..Default::default() });
+        let r = c.categorise(&CategoriseInput {
+            note: Some("Petrol for the bike"),
+            ..Default::default()
+        });
         assert_eq!(r.reason.describe(), "keyword 'petrol' in note (fuel)");
 
-        let r = c.categorise(&CategoriseInput { merchant: Some("neha.s@ybl"), ..Default::default() });
+        let r = c.categorise(&CategoriseInput {
+            merchant: Some("neha.s@ybl"),
+            ..Default::default()
+        });
         assert_eq!(r.category.0, "transfers");
         assert!(matches!(r.reason, Reason::Pattern { .. }));
-        assert!(r.reason.describe().starts_with("pattern '^[a-z0-9._-]+@[a-z]+$' on merchant"));
+        assert!(
+            r.reason
+                .describe()
+                .starts_with("pattern '^[a-z0-9._-]+@[a-z]+$' on merchant")
+        );
 
-        let r = c.categorise(&CategoriseInput { merchant: Some("ACME CORP"), ..Default::default() });
-        assert_eq!(r.reason, Reason::Fallback { category: CategoryId::other() });
+        let r = c.categorise(&CategoriseInput {
+            merchant: Some("ACME CORP"),
+            ..Default::default()
+        });
+        assert_eq!(
+            r.reason,
+            Reason::Fallback {
+                category: CategoryId::other()
+            }
+        );
         assert_eq!(r.reason.describe(), "no rule matched (other)");
     }
 
@@ -632,12 +720,26 @@ mod tests {
         assert_eq!(r.category.0, "transfers");
         assert_eq!(r.reason.describe(), "income, not a refund (transfers)");
         // An employer whose name is a brand is still income, not spending.
-        assert_eq!(c.categorise(&income("SWIGGY LTD SALARY", None)).category.0, "transfers");
+        assert_eq!(
+            c.categorise(&income("SWIGGY LTD SALARY", None)).category.0,
+            "transfers"
+        );
         // Money coming back keeps the merchant's category.
-        assert_eq!(c.categorise(&income("AMZN Mktp REFUND", None)).category.0, "shopping");
-        assert_eq!(c.categorise(&income("UBER", Some("refund for trip"))).category.0, "transport");
+        assert_eq!(
+            c.categorise(&income("AMZN Mktp REFUND", None)).category.0,
+            "shopping"
+        );
+        assert_eq!(
+            c.categorise(&income("UBER", Some("refund for trip")))
+                .category
+                .0,
+            "transport"
+        );
         // Not a refund marker inside another word.
-        assert_eq!(c.categorise(&income("RETURNSHIP AMAZON", None)).category.0, "transfers");
+        assert_eq!(
+            c.categorise(&income("RETURNSHIP AMAZON", None)).category.0,
+            "transfers"
+        );
     }
 
     #[test]
@@ -646,8 +748,18 @@ mod tests {
         let Err(CategoriseError::InvalidConfig(problems)) = Categoriser::new(&defs) else {
             panic!("expected InvalidConfig");
         };
-        assert!(problems.iter().any(|p| p.contains("no category with id 'other'")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.starts_with("categories[0].keywords[0]")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("no category with id 'other'")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("categories[0].keywords[0]")),
+            "{problems:?}"
+        );
     }
 
     #[test]

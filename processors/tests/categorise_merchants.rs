@@ -6,9 +6,14 @@ use serde::Deserialize;
 use spendstream_core::categories::{CategoryDef, validate_categories};
 use spendstream_processors::categorise::{CategoriseInput, Categoriser};
 
-const CONFIG: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/categories.toml"));
-const MERCHANTS: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/merchants.csv"));
+const CONFIG: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../config/categories.toml"
+));
+const MERCHANTS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/merchants.csv"
+));
 
 /// The 18 shipped ids, in the documented order.
 const IDS: [&str; 18] = [
@@ -39,7 +44,9 @@ struct Shipped {
 }
 
 fn shipped() -> Vec<CategoryDef> {
-    toml::from_str::<Shipped>(CONFIG).expect("config/categories.toml parses").categories
+    toml::from_str::<Shipped>(CONFIG)
+        .expect("config/categories.toml parses")
+        .categories
 }
 
 #[test]
@@ -51,7 +58,11 @@ fn shipped_config_is_valid_and_ordered() {
     assert_eq!(ids, IDS);
     for d in &defs {
         assert!(!d.emoji.is_empty(), "{} has no emoji", d.id);
-        assert!(!d.keywords.is_empty() || d.id.as_str() == "other", "{} has no keywords", d.id);
+        assert!(
+            !d.keywords.is_empty() || d.id.as_str() == "other",
+            "{} has no keywords",
+            d.id
+        );
     }
 }
 
@@ -102,7 +113,10 @@ fn merchants_csv_accuracy_is_at_least_90_percent() {
         println!("{miss}");
     }
     assert!(total >= 700, "expected the full fixture, read {total} rows");
-    assert!(hits * 10 >= total * 9, "accuracy {hits}/{total} is below 90%");
+    assert!(
+        hits * 10 >= total * 9,
+        "accuracy {hits}/{total} is below 90%"
+    );
 }
 
 #[test]
@@ -124,9 +138,17 @@ fn shipped_config_handles_the_documented_conflicts() {
         ("Joe's Bar & Grill", "food_dining"),
     ];
     for (merchant, expected) in cases {
-        let input = CategoriseInput { merchant: Some(merchant), ..Default::default() };
+        let input = CategoriseInput {
+            merchant: Some(merchant),
+            ..Default::default()
+        };
         let got = categoriser.categorise(&input);
-        assert_eq!(got.category.as_str(), expected, "{merchant}: {}", got.reason.describe());
+        assert_eq!(
+            got.category.as_str(),
+            expected,
+            "{merchant}: {}",
+            got.reason.describe()
+        );
     }
 }
 

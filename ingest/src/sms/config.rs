@@ -3,7 +3,7 @@
 use super::date::{DateOrder, DateScanner};
 use super::lexicon::{KeywordId, Lexicon, LexiconBuilder};
 use super::{Channel, Direction, SmsClass, SmsConfigError};
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,6 +16,8 @@ struct RawConfig {
     version: u32,
     #[serde(default)]
     macros: BTreeMap<String, String>,
+    #[serde(default)]
+    keyword_sets: BTreeMap<String, Vec<String>>,
     currencies: RawCurrencies,
     regions: BTreeMap<String, RawRegion>,
     #[serde(default)]
@@ -96,6 +98,8 @@ struct RawDirection {
 #[serde(deny_unknown_fields)]
 struct RawDirectionRule {
     direction: Direction,
+    #[serde(default)]
+    keywords: Vec<String>,
     pattern: String,
 }
 
@@ -120,10 +124,48 @@ struct RawKindDefault {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFields {
-    account: Vec<String>,
-    balance: Vec<String>,
-    reference: Vec<String>,
+    account: Vec<RawGated>,
+    balance: Vec<RawGated>,
+    reference: Vec<RawGated>,
     amount_guard: String,
+}
+
+/// A pattern, or a pattern tried only when one of its keywords occurs.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawGated {
+    Plain(String),
+    Gated {
+        pattern: String,
+        #[serde(default)]
+        keywords: Vec<String>,
+    },
+}
+
+impl RawGated {
+    fn parts(&self) -> (&str, &[String]) {
+        match self {
+            RawGated::Plain(p) => (p, &[]),
+            RawGated::Gated { pattern, keywords } => (pattern, keywords),
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum DirFilter {
+    Debit,
+    Credit,
+    Any,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMerchantPattern {
+    direction: DirFilter,
+    #[serde(default)]
+    keywords: Vec<String>,
+    pattern: String,
 }
 
 #[derive(Deserialize)]
@@ -135,16 +177,13 @@ struct RawRewrite {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawMerchantPatterns {
-    debit: Vec<String>,
-    credit: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawMerchant {
     #[serde(default)]
     none_for_kinds: Vec<Channel>,
+    debit_prefixes: Vec<String>,
+    credit_prefixes: Vec<String>,
+    #[serde(default)]
+    titles: Vec<String>,
     stop_words: Vec<String>,
     reject_prefixes: Vec<String>,
     #[serde(default)]
@@ -153,7 +192,8 @@ struct RawMerchant {
     rewrites: Vec<RawRewrite>,
     #[serde(default)]
     canonical: BTreeMap<String, String>,
-    patterns: RawMerchantPatterns,
+    #[serde(default)]
+    patterns: Vec<RawMerchantPattern>,
 }
 
 #[derive(Deserialize)]
@@ -204,11 +244,61 @@ pub(crate) struct Region {
     pub hints: Vec<KeywordId>,
 }
 
+/// A sender-id pattern, sorted into the cheap cases at compile time.
+#[derive(Debug)]
+pub(crate) enum SenderPattern {
+    Exact(String),
+    Suffix(String),
+    Prefix(String),
+    Glob(Vec<u8>),
+}
+
+impl SenderPattern {
+    fn new(pattern: &str) -> Self {
+        let p = pattern.to_ascii_lowercase();
+        let wild = |s: &str| s.contains(['*', '?', '#']);
+        if !wild(&p) {
+            SenderPattern::Exact(p)
+        } else if let Some(rest) = p.strip_prefix('*').filter(|r| !wild(r)) {
+            SenderPattern::Suffix(rest.to_string())
+        } else if let Some(rest) = p.strip_suffix('*').filter(|r| !wild(r)) {
+            SenderPattern::Prefix(rest.to_string())
+        } else {
+            SenderPattern::Glob(p.into_bytes())
+        }
+    }
+
+    /// `sender` must already be ASCII-lowercased.
+    pub fn matches(&self, sender: &str) -> bool {
+        match self {
+            SenderPattern::Exact(p) => sender == p,
+            SenderPattern::Suffix(p) => sender.ends_with(p.as_str()),
+            SenderPattern::Prefix(p) => sender.starts_with(p.as_str()),
+            SenderPattern::Glob(p) => glob_match(p, sender.as_bytes()),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SenderGroup {
     pub name: String,
     pub region: usize,
-    pub patterns: Vec<Vec<u8>>,
+    pub patterns: Vec<SenderPattern>,
+}
+
+/// A regex tried only when one of its keywords occurs (always, with none).
+#[derive(Debug)]
+pub(crate) struct Gated {
+    pub keywords: Vec<KeywordId>,
+    pub re: Regex,
+}
+
+#[derive(Debug)]
+pub(crate) struct MerchantPattern {
+    /// None: either direction.
+    pub direction: Option<Direction>,
+    pub keywords: Vec<KeywordId>,
+    pub re: Regex,
 }
 
 #[derive(Debug)]
@@ -217,7 +307,8 @@ pub(crate) struct ClassRule {
     pub class: SmsClass,
     pub before: bool,
     pub keywords: Vec<KeywordId>,
-    pub patterns: Vec<Regex>,
+    /// All patterns as one alternation (None: keywords decide alone).
+    pub patterns: Option<Regex>,
     pub unless: Vec<KeywordId>,
     pub requires_amount: bool,
 }
@@ -226,13 +317,38 @@ pub(crate) struct ClassRule {
 pub(crate) struct KindRule {
     pub kind: Channel,
     pub keywords: Vec<KeywordId>,
-    pub patterns: Vec<Regex>,
+    /// All patterns as one alternation; when set, `keywords` only gate it.
+    pub patterns: Option<Regex>,
 }
+
+
 
 #[derive(Debug)]
 pub(crate) struct Rewrite {
     pub re: Regex,
     pub replace: String,
+}
+
+/// Ordered rewrites; a set tells in one pass which of them apply.
+#[derive(Debug)]
+pub(crate) struct Rewrites {
+    pub set: Option<RegexSet>,
+    pub list: Vec<Rewrite>,
+}
+
+impl Rewrites {
+    /// Applies each matching rewrite once, in order.
+    pub fn apply(&self, s: &mut String) {
+        let Some(set) = &self.set else { return };
+        let mut from = 0;
+        while from < self.list.len() {
+            let Some(i) = set.matches(s).iter().find(|&i| i >= from) else { break };
+            let rw = &self.list[i];
+            let out = rw.re.replace_all(s, rw.replace.as_str()).into_owned();
+            *s = out;
+            from = i + 1;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -246,23 +362,30 @@ pub(crate) struct Template {
     pub kind: Option<Channel>,
     pub currency: Option<String>,
     pub no_merchant: bool,
-    pub rewrites: Vec<Rewrite>,
+    pub rewrites: Rewrites,
 }
+
+/// Per keyword id: 0 not a prefix, 1 a name prefix, 2 a prefix needing a capitalised name.
+pub(crate) const PREFIX: u8 = 1;
+pub(crate) const PREFIX_CAPITAL: u8 = 2;
 
 #[derive(Debug)]
 pub(crate) struct MerchantRules {
     pub none_for_kinds: Vec<Channel>,
+    pub debit_prefix: Vec<u8>,
+    pub credit_prefix: Vec<u8>,
+    pub titles: std::collections::HashSet<String>,
+    pub patterns: Vec<MerchantPattern>,
     pub stop: Lexicon,
-    pub reject_prefixes: Vec<String>,
-    pub reject_patterns: Vec<Regex>,
-    pub rewrites: Vec<Rewrite>,
-    pub canonical: Vec<(String, String)>,
-    pub debit: Regex,
-    /// Capture-group indices of the debit candidates.
-    pub debit_groups: Vec<usize>,
-    pub credit: Regex,
-    /// Capture-group indices of the credit candidates.
-    pub credit_groups: Vec<usize>,
+    pub reject_prefixes: std::collections::HashSet<String>,
+    /// Longest reject prefix, in bytes.
+    pub reject_prefix_len: usize,
+    /// All reject patterns as one alternation.
+    pub reject: Option<Regex>,
+    pub rewrites: Rewrites,
+    pub canonical: HashMap<String, String>,
+    /// Longest canonical key, in bytes.
+    pub canonical_len: usize,
 }
 
 #[derive(Debug)]
@@ -285,14 +408,14 @@ pub struct SmsRules {
     pub(crate) direction_default: Direction,
     /// Per keyword id: 0 none, 1 debit, 2 credit, 3 neutral.
     pub(crate) direction_tags: Vec<u8>,
-    pub(crate) direction_rules: Vec<(Direction, Regex)>,
+    pub(crate) direction_rules: Vec<(Direction, Vec<KeywordId>, Regex)>,
     pub(crate) kinds: Vec<KindRule>,
     pub(crate) kind_debit_merchant: Channel,
     pub(crate) kind_credit_merchant: Channel,
     pub(crate) kind_otherwise: Channel,
-    pub(crate) account: Vec<Regex>,
-    pub(crate) balance: Vec<Regex>,
-    pub(crate) reference: Vec<Regex>,
+    pub(crate) account: Vec<Gated>,
+    pub(crate) balance: Vec<Gated>,
+    pub(crate) reference: Vec<Gated>,
     pub(crate) amount_guard: Regex,
     pub(crate) merchant: MerchantRules,
     pub(crate) bill: BillRules,
@@ -327,6 +450,11 @@ impl SmsRules {
         })
     }
 
+    #[cfg(test)]
+    pub(crate) fn dates_regex(&self) -> &Regex {
+        self.dates.regex()
+    }
+
     /// Names of all templates, in the order they are tried for an unknown sender.
     pub fn template_names(&self) -> Vec<&str> {
         self.templates.iter().map(|t| t.name.as_str()).collect()
@@ -345,7 +473,8 @@ struct PatternCompiler {
 
 const NUM: &str = r"(?:[0-9]{1,3}(?:[ \x{a0}\x{202f}][0-9]{3})+,[0-9]{1,2}|[0-9]+(?:[.,'][0-9]+)*)";
 const MSPAN: &str = r#"(?:[^\n\r,;()!?:."\[\]]|\.[^\s.,;])+"#;
-const TITLE: &str = r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Shri|Smt|M/s)\.?\s+)?";
+const TITLE: &str =
+    r"(?:(?:(?:Mr|Mrs|Ms|Miss|Dr|Shri|Smt|M/s|Mme|Mlle|Herr|Frau|Sr|Sra|Dhr|Mevr)\.?|M\.)\s+)?";
 
 impl PatternCompiler {
     fn expand(&self, pattern: &str, depth: u32) -> Result<String, String> {
@@ -401,6 +530,30 @@ impl PatternCompiler {
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    fn compile_any(&self, patterns: &[String]) -> Result<Option<Regex>, String> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        for p in patterns {
+            self.compile(p)?;
+        }
+        let joined: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
+        self.compile(&joined.join("|")).map(Some)
+    }
+
+    fn compile_set(&self, patterns: &[String]) -> Result<RegexSet, String> {
+        let prepared = patterns
+            .iter()
+            .map(|p| self.expand(p, 0).map(|e| ascii_classes(&e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        RegexSetBuilder::new(prepared)
+            .case_insensitive(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .map_err(|e| short_regex_error(&e, "(set)"))
     }
 
     fn compile(&self, pattern: &str) -> Result<Regex, String> {
@@ -461,18 +614,14 @@ fn ascii_classes(pattern: &str) -> String {
 fn currency_alternation(marks: &HashMap<String, CurrencyMark>) -> String {
     let mut aliases: Vec<&String> = marks.keys().collect();
     aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-    let parts: Vec<String> = aliases
-        .iter()
-        .map(|a| {
-            let esc = regex::escape(a);
-            if a.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-                format!(r"\b{esc}")
-            } else {
-                esc
-            }
-        })
-        .collect();
-    format!("(?:{})", parts.join("|"))
+    let (words, symbols): (Vec<&String>, Vec<&String>) =
+        aliases.into_iter().partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let join = |list: Vec<&String>| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
+    match (words.is_empty(), symbols.is_empty()) {
+        (false, false) => format!(r"(?:\b(?:{})|{})", join(words), join(symbols)),
+        (false, true) => format!(r"(?:\b(?:{}))", join(words)),
+        _ => format!("(?:{})", join(symbols)),
+    }
 }
 
 fn is_iso(code: &str) -> bool {
@@ -507,13 +656,26 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         pc.compile(pattern).map_err(|m| err(place, key, m))
     };
     let mut lex = LexiconBuilder::default();
+    let sets = raw.keyword_sets;
     let mut kw = |place: &str, key: &str, words: &[String]| -> Result<Vec<KeywordId>, SmsConfigError> {
-        words
-            .iter()
-            .map(|w| {
-                lex.add(w).ok_or_else(|| err(place, key, format!("empty keyword or too many keywords (`{w}`)")))
-            })
-            .collect()
+        let mut ids = Vec::new();
+        for w in words {
+            let expanded: &[String] = match w.strip_prefix('@') {
+                Some(name) if !name.is_empty() => sets
+                    .get(name)
+                    .ok_or_else(|| err(place, key, format!("unknown keyword set `{w}`")))?,
+                _ => std::slice::from_ref(w),
+            };
+            for word in expanded {
+                let id = lex.add(word).ok_or_else(|| {
+                    err(place, key, format!("empty keyword or too many keywords (`{word}`)"))
+                })?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
     };
 
     // Regions.
@@ -554,7 +716,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         senders.push(SenderGroup {
             name: s.name.clone(),
             region,
-            patterns: s.patterns.iter().map(|p| p.to_lowercase().into_bytes()).collect(),
+            patterns: s.patterns.iter().map(|p| SenderPattern::new(p)).collect(),
         });
     }
 
@@ -568,11 +730,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         if c.keywords.is_empty() && c.patterns.is_empty() {
             return Err(err(&place, "keywords", "a rule needs keywords or patterns"));
         }
-        let patterns = c
-            .patterns
-            .iter()
-            .map(|p| rx(&place, "patterns", p))
-            .collect::<Result<Vec<_>, _>>()?;
+        let patterns = pc.compile_any(&c.patterns).map_err(|m| err(&place, "patterns", m))?;
         classes.push(ClassRule {
             name: c.name.clone(),
             class: c.class,
@@ -588,12 +746,11 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     let d_debit = kw("direction", "debit", &raw.direction.debit)?;
     let d_credit = kw("direction", "credit", &raw.direction.credit)?;
     let d_neutral = kw("direction", "neutral", &raw.direction.neutral)?;
-    let direction_rules = raw
-        .direction
-        .rules
-        .iter()
-        .map(|r| Ok((r.direction, rx("direction.rules", "pattern", &r.pattern)?)))
-        .collect::<Result<Vec<_>, SmsConfigError>>()?;
+    let mut direction_rules = Vec::new();
+    for r in &raw.direction.rules {
+        let gate = kw("direction.rules", "keywords", &r.keywords)?;
+        direction_rules.push((r.direction, gate, rx("direction.rules", "pattern", &r.pattern)?));
+    }
 
     // Kinds.
     let mut kinds = Vec::new();
@@ -605,25 +762,22 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         kinds.push(KindRule {
             kind: k.kind,
             keywords: kw(&place, "keywords", &k.keywords)?,
-            patterns: k
-                .patterns
-                .iter()
-                .map(|p| rx(&place, "patterns", p))
-                .collect::<Result<Vec<_>, _>>()?,
+            patterns: pc.compile_any(&k.patterns).map_err(|m| err(&place, "patterns", m))?,
         });
     }
 
     // Fields.
-    let list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
-        pats.iter()
-            .map(|p| {
-                let re = rx("fields", key, p)?;
-                if !re.capture_names().flatten().any(|n| n == group) {
-                    return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
-                }
-                Ok(re)
-            })
-            .collect()
+    let mut list = |key: &str, entries: &[RawGated], group: &str| -> Result<Vec<Gated>, SmsConfigError> {
+        let mut out = Vec::new();
+        for entry in entries {
+            let (p, words) = entry.parts();
+            let re = rx("fields", key, p)?;
+            if !re.capture_names().flatten().any(|n| n == group) {
+                return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
+            }
+            out.push(Gated { keywords: kw("fields", key, words)?, re });
+        }
+        Ok(out)
     };
     let account = list("account", &raw.fields.account, "account")?;
     let balance = list("balance", &raw.fields.balance, "balance_alt")?;
@@ -637,52 +791,72 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         stop.add(w).ok_or_else(|| err("merchant", "stop_words", format!("bad stop word `{w}`")))?;
     }
     let stop = stop.build().map_err(|e| err("merchant", "stop_words", e.to_string()))?;
-    let rewrites = |place: &str, list: &[RawRewrite]| -> Result<Vec<Rewrite>, SmsConfigError> {
-        list.iter()
+    let rewrites = |place: &str, list: &[RawRewrite]| -> Result<Rewrites, SmsConfigError> {
+        let items = list
+            .iter()
             .map(|r| Ok(Rewrite { re: rx(place, "rewrites", &r.pattern)?, replace: r.replace.clone() }))
-            .collect()
+            .collect::<Result<Vec<_>, SmsConfigError>>()?;
+        let set = if items.is_empty() {
+            None
+        } else {
+            let pats: Vec<String> = list.iter().map(|r| r.pattern.clone()).collect();
+            Some(pc.compile_set(&pats).map_err(|m| err(place, "rewrites", m))?)
+        };
+        Ok(Rewrites { set, list: items })
     };
-    let combine = |key: &str, pats: &[String]| -> Result<(Regex, Vec<usize>), SmsConfigError> {
-        let mut parts = Vec::new();
-        for (i, p) in pats.iter().enumerate() {
-            let expanded = pc.expand(p, 0).map_err(|e| err("merchant.patterns", key, e))?;
-            if !expanded.contains("(?P<merchant>") {
-                return Err(err("merchant.patterns", key, format!("pattern `{p}` has no `merchant` group")));
+    let mut prefix_tags = |key: &str, words: &[String]| -> Result<Vec<u8>, SmsConfigError> {
+        let mut tags = vec![0u8; super::lexicon::MAX_KEYWORDS];
+        for w in words {
+            let (word, tag) = match w.strip_suffix('^') {
+                Some(rest) => (rest, PREFIX_CAPITAL),
+                None => (w.as_str(), PREFIX),
+            };
+            let id = kw("merchant", key, &[word.to_string()])?;
+            for id in id {
+                tags[usize::from(id)] = tag;
             }
-            // Check each on its own for a clear error.
-            rx("merchant.patterns", key, p)?;
-            parts.push(format!("(?:{})", expanded.replace("(?P<merchant>", &format!("(?P<m{i}>"))));
         }
-        if parts.is_empty() {
-            return Err(err("merchant.patterns", key, "no patterns"));
-        }
-        let re = rx("merchant.patterns", key, &parts.join("|"))?;
-        let names: Vec<Option<&str>> = re.capture_names().collect();
-        let idx = (0..parts.len())
-            .filter_map(|i| {
-                let want = format!("m{i}");
-                names.iter().position(|n| *n == Some(want.as_str()))
-            })
-            .collect();
-        Ok((re, idx))
+        Ok(tags)
     };
-    let (debit_re, debit_groups) = combine("debit", &m.patterns.debit)?;
-    let (credit_re, credit_groups) = combine("credit", &m.patterns.credit)?;
+    let debit_prefix = prefix_tags("debit_prefixes", &m.debit_prefixes)?;
+    let credit_prefix = prefix_tags("credit_prefixes", &m.credit_prefixes)?;
+    let mut merchant_patterns = Vec::new();
+    for (i, mp) in m.patterns.iter().enumerate() {
+        let place = format!("merchant pattern #{}", i + 1);
+        let re = rx(&place, "pattern", &mp.pattern)?;
+        if !re.capture_names().flatten().any(|n| n == "merchant") {
+            return Err(err(&place, "pattern", "no `merchant` group"));
+        }
+        let direction = match mp.direction {
+            DirFilter::Debit => Some(Direction::Debit),
+            DirFilter::Credit => Some(Direction::Credit),
+            DirFilter::Any => None,
+        };
+        merchant_patterns.push(MerchantPattern {
+            direction,
+            keywords: kw(&place, "keywords", &mp.keywords)?,
+            re,
+        });
+    }
+    let reject_prefixes: std::collections::HashSet<String> =
+        m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect();
+    let canonical: HashMap<String, String> =
+        m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
     let merchant = MerchantRules {
         none_for_kinds: m.none_for_kinds.clone(),
+        debit_prefix,
+        credit_prefix,
+        titles: m.titles.iter().map(|t| t.to_lowercase()).collect(),
+        patterns: merchant_patterns,
         stop,
-        reject_prefixes: m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect(),
-        reject_patterns: m
-            .reject_patterns
-            .iter()
-            .map(|p| rx("merchant", "reject_patterns", p))
-            .collect::<Result<Vec<_>, _>>()?,
+        reject_prefix_len: reject_prefixes.iter().map(String::len).max().unwrap_or(0),
+        reject_prefixes,
+        reject: pc
+            .compile_any(&m.reject_patterns)
+            .map_err(|e| err("merchant", "reject_patterns", e))?,
         rewrites: rewrites("merchant", &m.rewrites)?,
-        canonical: m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect(),
-        debit: debit_re,
-        debit_groups,
-        credit: credit_re,
-        credit_groups,
+        canonical_len: canonical.keys().map(String::len).max().unwrap_or(0),
+        canonical,
     };
 
     // Bills.

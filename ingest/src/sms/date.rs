@@ -49,6 +49,12 @@ impl DateScanner {
         None
     }
 
+    /// The underlying regex (for profiling).
+    #[cfg(test)]
+    pub fn regex(&self) -> &Regex {
+        &self.re
+    }
+
     /// Parses text that should be exactly one date.
     pub fn parse(&self, text: &str, order: DateOrder) -> Option<Date> {
         self.first(text, order)

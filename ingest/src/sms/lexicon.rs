@@ -3,7 +3,7 @@
 //! Keywords match ASCII-case-insensitively on word boundaries; a keyword ending in `*`
 //! matches as a prefix ("debit*" finds "debited").
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 /// Most distinct keywords a configuration may use.
@@ -49,6 +49,7 @@ impl LexiconBuilder {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(self.words.iter().map(|(w, _)| w.as_str()))?;
         let flags = self
             .words

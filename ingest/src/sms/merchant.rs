@@ -1,6 +1,6 @@
 //! Turning a raw counterparty span into the name a person would use.
 
-use super::config::{MerchantRules, Rewrite};
+use super::config::{MerchantRules, Rewrites};
 
 /// Longest merchant name kept, in characters.
 const MAX_CHARS: usize = 60;
@@ -11,7 +11,7 @@ const TRIM: &[char] = &[' ', '\t', '\r', '\n', '.', ',', ';', ':', '-', '\'', '"
 pub(crate) fn clean(
     rules: &MerchantRules,
     raw: &str,
-    extra: &[Rewrite],
+    extra: Option<&Rewrites>,
     cut_stops: bool,
 ) -> Option<String> {
     let mut s = raw.trim_matches(TRIM);
@@ -22,34 +22,81 @@ pub(crate) fn clean(
         return None;
     }
     if let Some(name) = vpa_name(s) {
-        return Some(finish(rules, &name));
+        return Some(finish(rules, &title_case(&name)));
     }
-    if rules.reject_patterns.iter().any(|re| re.is_match(s)) {
+    if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
     }
     let mut owned = s.to_string();
-    for rw in extra.iter().chain(rules.rewrites.iter()) {
-        if rw.re.is_match(&owned) {
-            owned = rw.re.replace_all(&owned, rw.replace.as_str()).into_owned();
-        }
+    if let Some(extra) = extra {
+        extra.apply(&mut owned);
     }
+    rules.rewrites.apply(&mut owned);
     let s = owned.trim_matches(TRIM);
+    if let Some(name) = vpa_name(s) {
+        return Some(finish(rules, &title_case(&name)));
+    }
     if s.chars().count() < 2 || !s.chars().any(char::is_alphabetic) {
         return None;
     }
-    if rules.reject_patterns.iter().any(|re| re.is_match(s)) {
+    if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
     }
     let lower = s.to_lowercase();
-    if rules.reject_prefixes.iter().any(|p| starts_with_word(&lower, p)) {
+    if word_prefixes(&lower, rules.reject_prefix_len).any(|p| rules.reject_prefixes.contains(p)) {
         return None;
     }
     Some(finish(rules, s))
 }
 
-fn starts_with_word(text: &str, word: &str) -> bool {
-    text.strip_prefix(word)
-        .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+/// Every prefix of `text` (up to `max` bytes) that ends at a word boundary.
+fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .take_while(move |&i| i <= max)
+        .filter(move |&i| {
+            i > 0 && text[i..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        })
+        .map(move |i| &text[..i])
+}
+
+/// The raw name after a prefix word ending at byte `from`: skips spaces and an honorific,
+/// then runs to the end of the clause.
+pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Option<(usize, usize)> {
+    let rest = text.get(from..)?;
+    let trimmed = rest.trim_start_matches([' ', '\t', '\u{a0}']);
+    if trimmed.len() == rest.len() && !rest.is_empty() && text[..from].ends_with(char::is_alphanumeric) {
+        // A word prefix must be followed by a space.
+        return None;
+    }
+    let mut start = from + (rest.len() - trimmed.len());
+    // Honorific ("Mr.", "M.", "Mrs") followed by a space.
+    if let Some(word_end) = trimmed.find([' ', '\t']) {
+        let word = trimmed[..word_end].to_lowercase();
+        let bare = word.strip_suffix('.').unwrap_or(&word);
+        let dotted = word.ends_with('.');
+        if rules.titles.contains(&word) || (dotted && bare != "m" && rules.titles.contains(bare)) {
+            let after = &trimmed[word_end..];
+            let skipped = after.len() - after.trim_start().len();
+            start += word_end + skipped;
+        }
+    }
+    let body = &text[start..];
+    let mut end = start;
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let stop = match c {
+            '\n' | '\r' | ',' | ';' | '(' | ')' | '!' | '?' | ':' | '"' | '[' | ']' => true,
+            '.' => chars.peek().is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';')),
+            _ => false,
+        };
+        if stop || i >= 100 {
+            break;
+        }
+        end = start + i + c.len_utf8();
+    }
+    (end > start).then_some((start, end))
 }
 
 fn cut_at_stop_word<'s>(rules: &MerchantRules, s: &'s str) -> &'s str {
@@ -77,10 +124,9 @@ fn vpa_name(s: &str) -> Option<String> {
 
 fn finish(rules: &MerchantRules, s: &str) -> String {
     let lower = s.to_lowercase();
-    for (key, canonical) in &rules.canonical {
-        if starts_with_word(&lower, key) {
-            return canonical.clone();
-        }
+    let keys: Vec<&str> = word_prefixes(&lower, rules.canonical_len).collect();
+    if let Some(c) = keys.iter().rev().find_map(|k| rules.canonical.get(*k)) {
+        return c.clone();
     }
     let name = if s.chars().any(char::is_lowercase) { s.to_string() } else { title_case(s) };
     truncate(&name)

@@ -347,11 +347,8 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(rules: &'a SmsRules, sender: &str, text: &'a str) -> Self {
         let hits = rules.lexicon.scan(text);
-        let sender = sender.trim().as_bytes();
-        let group = rules
-            .senders
-            .iter()
-            .position(|g| g.patterns.iter().any(|p| config::glob_match(p, sender)));
+        let sender = sender.trim().to_ascii_lowercase();
+        let group = rules.senders.iter().position(|g| g.patterns.iter().any(|p| p.matches(&sender)));
         let sender_region = group.map(|g| rules.senders[g].region);
         let hint_region = if sender_region.is_none() {
             rules.regions.iter().position(|r| hits.any(&r.hints))
@@ -368,8 +365,10 @@ impl<'a> Ctx<'a> {
         if !rule.keywords.is_empty() && !self.hits.any(&rule.keywords) {
             return false;
         }
-        if !rule.patterns.is_empty() && !rule.patterns.iter().any(|re| re.is_match(self.text)) {
-            return false;
+        if let Some(re) = &rule.patterns {
+            if !re.is_match(self.text) {
+                return false;
+            }
         }
         !rule.requires_amount || self.rules.money.is_match(self.text)
     }
@@ -427,14 +426,13 @@ impl<'a> Ctx<'a> {
 
     fn transaction(&self) -> Option<(ParsedTransaction, &'a str)> {
         let templates = &self.rules.templates;
+        let usable = |t: &&Template| t.keywords.is_empty() || self.hits.any(&t.keywords);
         let specific = templates
             .iter()
-            .filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)));
-        let generic = templates.iter().filter(|t| t.groups.is_empty());
+            .filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)))
+            .filter(usable);
+        let generic = templates.iter().filter(|t| t.groups.is_empty()).filter(usable);
         for t in specific.chain(generic) {
-            if !t.keywords.is_empty() && !self.hits.any(&t.keywords) {
-                continue;
-            }
             let mut pos = 0;
             for _ in 0..6 {
                 if pos > self.text.len() {
@@ -477,7 +475,7 @@ impl<'a> Ctx<'a> {
         let mut merchant = if t.no_merchant {
             None
         } else if let Some(m) = caps.name("merchant") {
-            merchant::clean(&self.rules.merchant, m.as_str(), &t.rewrites, false)
+            merchant::clean(&self.rules.merchant, m.as_str(), Some(&t.rewrites), false)
         } else {
             self.generic_merchant(direction)
         };
@@ -536,8 +534,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn direction(&self) -> Direction {
-        for (d, re) in &self.rules.direction_rules {
-            if re.is_match(self.text) {
+        for (d, gate, re) in &self.rules.direction_rules {
+            if (gate.is_empty() || self.hits.any(gate)) && re.is_match(self.text) {
                 return *d;
             }
         }
@@ -569,42 +567,73 @@ impl<'a> Ctx<'a> {
         self.rules
             .kinds
             .iter()
-            .find(|k| {
-                self.hits.any(&k.keywords) || k.patterns.iter().any(|re| re.is_match(self.text))
+            .find(|k| match &k.patterns {
+                None => self.hits.any(&k.keywords),
+                Some(re) => {
+                    (k.keywords.is_empty() || self.hits.any(&k.keywords)) && re.is_match(self.text)
+                }
             })
             .map(|k| k.kind)
     }
 
+    /// The earliest acceptable name after a prefix word ("at", "to", "from", ...) or in
+    /// one of the merchant patterns.
     fn generic_merchant(&self, direction: Direction) -> Option<String> {
         let m = &self.rules.merchant;
-        let (re, groups) = match direction {
-            Direction::Debit => (&m.debit, &m.debit_groups),
-            Direction::Credit => (&m.credit, &m.credit_groups),
+        let tags = match direction {
+            Direction::Debit => &m.debit_prefix,
+            Direction::Credit => &m.credit_prefix,
         };
-        let mut pos = 0usize;
+        // (span start, span end, needs a capital letter)
+        let mut cands: Vec<(usize, usize, bool)> = Vec::new();
         let mut last_start = usize::MAX;
-        for _ in 0..16 {
-            if pos > self.text.len() {
-                return None;
+        let mut prefix_hits: Vec<_> =
+            self.hits.list.iter().filter(|h| tags[usize::from(h.id)] != 0).collect();
+        prefix_hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        for h in prefix_hits {
+            if h.start == last_start {
+                continue;
             }
-            let caps = re.captures_at(self.text, pos)?;
-            let g = groups.iter().find_map(|&i| caps.get(i))?;
-            if let Some(name) = merchant::clean(m, g.as_str(), &[], true) {
+            last_start = h.start;
+            let capital = tags[usize::from(h.id)] == config::PREFIX_CAPITAL;
+            if let Some((s, e)) = merchant::span_after(m, self.text, h.end) {
+                cands.push((s, e, capital));
+            }
+        }
+        for p in &m.patterns {
+            if p.direction.is_some_and(|d| d != direction) {
+                continue;
+            }
+            if !p.keywords.is_empty() && !self.hits.any(&p.keywords) {
+                continue;
+            }
+            for caps in p.re.captures_iter(self.text).take(3) {
+                if let Some(g) = caps.name("merchant") {
+                    cands.push((g.start(), g.end(), false));
+                }
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup_by_key(|c| (c.0, c.1));
+        for (s, e, capital) in cands {
+            let raw = &self.text[s..e];
+            if capital && !raw.starts_with(|c: char| c.is_uppercase()) {
+                continue;
+            }
+            if let Some(name) = merchant::clean(m, raw, None, true) {
                 return Some(name);
             }
-            pos = if g.start() == last_start || g.start() <= pos {
-                ceil_boundary(self.text, pos.max(g.start()) + 1)
-            } else {
-                g.start()
-            };
-            last_start = g.start();
         }
         None
     }
 
+    fn gated<'r>(&'r self, list: &'r [config::Gated]) -> impl Iterator<Item = &'r config::Gated> {
+        list.iter().filter(|g| g.keywords.is_empty() || self.hits.any(&g.keywords))
+    }
+
     fn account(&self) -> Option<String> {
-        for re in &self.rules.account {
-            for caps in re.captures_iter(self.text) {
+        for g in self.gated(&self.rules.account) {
+            for caps in g.re.captures_iter(self.text) {
                 let Some(a) = caps.name("account") else {
                     continue;
                 };
@@ -626,8 +655,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn balance(&self, currency: &str) -> Option<String> {
-        for re in &self.rules.balance {
-            if let Some(caps) = re.captures(self.text) {
+        for g in self.gated(&self.rules.balance) {
+            if let Some(caps) = g.re.captures(self.text) {
                 if let Some(m) = money_of(&caps, &BALANCE) {
                     if let Some(v) = self.balance_value(&m, currency) {
                         return Some(v);
@@ -639,8 +668,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn reference(&self) -> Option<String> {
-        for re in &self.rules.reference {
-            for caps in re.captures_iter(self.text).take(4) {
+        for g in self.gated(&self.rules.reference) {
+            for caps in g.re.captures_iter(self.text).take(4) {
                 if let Some(r) = caps.name("reference") {
                     let s = r.as_str();
                     if s.len() >= 4 && s.bytes().any(|b| b.is_ascii_digit()) {
@@ -691,5 +720,116 @@ impl<'a> Ctx<'a> {
             .and_then(|at| self.rules.dates.find_from(self.text, at, order))
             .or_else(|| self.rules.dates.first(self.text, order));
         Some(ParsedBill { amount_due, min_due, currency, due_date, account_last4: self.account() })
+    }
+}
+
+#[cfg(test)]
+mod profile {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Per-stage timing over the dev corpus:
+    /// `cargo test --release -p spendstream-ingest --lib profile -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing report, not a check"]
+    #[allow(clippy::unwrap_used, clippy::float_arithmetic)]
+    fn stages() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sms/dev.jsonl");
+        let data = std::fs::read_to_string(path).unwrap();
+        let msgs: Vec<(String, String)> = data
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["sender"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
+            })
+            .collect();
+        let rules = SmsRules::shipped();
+        let ctxs: Vec<Ctx<'_>> = msgs.iter().map(|(s, t)| Ctx::new(rules, s, t)).collect();
+        let rounds = 50;
+        let n = (rounds * msgs.len()) as f64;
+        let mut stage = |name: &str, f: &dyn Fn(&Ctx<'_>, &str, &str)| {
+            let a = Instant::now();
+            for _ in 0..rounds {
+                for (c, (s, t)) in ctxs.iter().zip(&msgs) {
+                    f(c, s, t);
+                }
+            }
+            println!("{name:<30} {:>8.3} us/msg", a.elapsed().as_secs_f64() * 1e6 / n);
+        };
+        stage("parse", &|_, s, t| {
+            std::hint::black_box(parse(rules, s, t).ok());
+        });
+        stage("ctx new", &|_, s, t| {
+            std::hint::black_box(Ctx::new(rules, s, t));
+        });
+        stage("classes", &|c, _, _| {
+            for r in &rules.classes {
+                std::hint::black_box(c.rule_matches(r));
+            }
+        });
+        stage("transaction()", &|c, _, _| {
+            std::hint::black_box(c.transaction());
+        });
+        stage("direction", &|c, _, _| {
+            std::hint::black_box(c.direction());
+        });
+        stage("kind", &|c, _, _| {
+            std::hint::black_box(c.kind_rule());
+        });
+        stage("merchant", &|c, _, _| {
+            std::hint::black_box(c.generic_merchant(Direction::Debit));
+        });
+        stage("account", &|c, _, _| {
+            std::hint::black_box(c.account());
+        });
+        stage("balance", &|c, _, _| {
+            std::hint::black_box(c.balance("INR"));
+        });
+        stage("reference", &|c, _, _| {
+            std::hint::black_box(c.reference());
+        });
+        stage("date", &|_, _, t| {
+            std::hint::black_box(rules.dates.first(t, DateOrder::DayMonth));
+        });
+        stage("first_money", &|c, _, _| {
+            std::hint::black_box(c.first_money());
+        });
+        let probes: Vec<(&str, regex::Regex)> = vec![
+            ("trivial abc", regex::Regex::new("zzzq").unwrap()),
+            ("trivial (?i)\\bref", regex::Regex::new(r"(?i)(?-u:\b)ref").unwrap()),
+            ("date find", rules.dates_regex().clone()),
+            ("money", rules.money.clone()),
+        ];
+        for (name, re) in &probes {
+            for mode in ["is_match", "find", "captures"] {
+                let a = Instant::now();
+                for _ in 0..20 {
+                    for (_, text) in &msgs {
+                        match mode {
+                            "is_match" => { std::hint::black_box(re.is_match(text)); }
+                            "find" => { std::hint::black_box(re.find(text)); }
+                            _ => { std::hint::black_box(re.captures(text)); }
+                        }
+                    }
+                }
+                println!("  probe {name:<20} {mode:<9} {:>8.3} us/msg", a.elapsed().as_secs_f64() * 1e6 / (20.0 * msgs.len() as f64));
+            }
+        }
+        let a = Instant::now();
+        for _ in 0..20 {
+            for (_, text) in &msgs {
+                std::hint::black_box(rules.lexicon.scan(text));
+            }
+        }
+        println!("  lexicon scan {:>8.3} us/msg", a.elapsed().as_secs_f64() * 1e6 / (20.0 * msgs.len() as f64));
+        for tpl in &rules.templates {
+            let a = Instant::now();
+            for _ in 0..20 {
+                for (_, text) in &msgs {
+                    std::hint::black_box(tpl.re.captures(text));
+                }
+            }
+            println!("  tpl {:<40} {:>8.3} us/msg", tpl.name, a.elapsed().as_secs_f64() * 1e6 / (20.0 * msgs.len() as f64));
+        }
     }
 }
