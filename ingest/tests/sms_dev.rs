@@ -5,7 +5,10 @@
 use serde_json::Value;
 use spendstream_ingest::sms::{ParsedTransaction, SmsRules, parse};
 
-const DEV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sms/dev.jsonl"));
+const DEV: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/sms/dev.jsonl"
+));
 
 const FIELDS: [&str; 9] = [
     "amount",
@@ -92,7 +95,9 @@ fn dev_corpus_accuracy() {
         if want_class == "transaction" {
             let expected = &rec["expected"];
             for (i, name) in FIELDS.iter().enumerate() {
-                let Some(want) = expected[*name].as_str() else { continue };
+                let Some(want) = expected[*name].as_str() else {
+                    continue;
+                };
                 per_field[i].1 += 1;
                 let got = out.transaction.as_ref().and_then(|tx| field(tx, name));
                 if field_ok(name, want, got.as_deref()) {
@@ -108,13 +113,19 @@ fn dev_corpus_accuracy() {
             let b = &rec["bill"];
             let got = out.bill.as_ref().and_then(|b| serde_json::to_value(b).ok());
             let good = got.as_ref().is_some_and(|g| {
-                ["amount_due", "min_due", "currency", "due_date", "account_last4"].iter().all(|k| {
-                    match (b[*k].as_str(), g[*k].as_str()) {
-                        (None, _) => true,
-                        (Some(w), Some(v)) if *k == "amount_due" || *k == "min_due" => decimal_eq(w, v),
-                        (Some(w), Some(v)) => w == v,
-                        (Some(_), None) => false,
-                    }
+                [
+                    "amount_due",
+                    "min_due",
+                    "currency",
+                    "due_date",
+                    "account_last4",
+                ]
+                .iter()
+                .all(|k| match (b[*k].as_str(), g[*k].as_str()) {
+                    (None, _) => true,
+                    (Some(w), Some(v)) if *k == "amount_due" || *k == "min_due" => decimal_eq(w, v),
+                    (Some(w), Some(v)) => w == v,
+                    (Some(_), None) => false,
                 })
             });
             if good {
@@ -134,7 +145,10 @@ fn dev_corpus_accuracy() {
             ));
         }
     }
-    println!("dev corpus: {correct}/{total} fully correct ({:.1}%)", pct(correct, total));
+    println!(
+        "dev corpus: {correct}/{total} fully correct ({:.1}%)",
+        pct(correct, total)
+    );
     println!("class: {class_ok}/{total} ({:.1}%)", pct(class_ok, total));
     for (i, name) in FIELDS.iter().enumerate() {
         let (good, n) = per_field[i];
@@ -145,10 +159,17 @@ fn dev_corpus_accuracy() {
         println!("MISS {f}");
     }
     // At least 98% fully correct: correct / total >= 0.98, in integers.
-    assert!(correct * 100 >= total * 98, "only {correct}/{total} fully correct");
+    assert!(
+        correct * 100 >= total * 98,
+        "only {correct}/{total} fully correct"
+    );
 }
 
 #[allow(clippy::float_arithmetic)]
 fn pct(a: usize, b: usize) -> f64 {
-    if b == 0 { 100.0 } else { a as f64 * 100.0 / b as f64 }
+    if b == 0 {
+        100.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
 }

@@ -1,9 +1,9 @@
 //! The TOML rule file and its compilation into [`SmsRules`](super::SmsRules).
 
 use super::date::{DateOrder, DateScanner};
-use super::lexicon::{KeywordId, Lexicon, LexiconBuilder};
+use super::lexicon::{KeywordSet, Lexicon, LexiconBuilder};
 use super::{Channel, Direction, SmsClass, SmsConfigError};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -173,6 +173,8 @@ struct RawMerchantPattern {
 struct RawRewrite {
     pattern: String,
     replace: String,
+    #[serde(default)]
+    repeat: bool,
 }
 
 #[derive(Deserialize)]
@@ -241,7 +243,7 @@ pub(crate) struct Region {
     pub currency: String,
     pub dollar: String,
     pub date_order: DateOrder,
-    pub hints: Vec<KeywordId>,
+    pub hints: KeywordSet,
 }
 
 /// A sender-id pattern, sorted into the cheap cases at compile time.
@@ -279,6 +281,33 @@ impl SenderPattern {
     }
 }
 
+/// Sender lookup: exact ids in a map, the other patterns in order.
+#[derive(Debug, Default)]
+pub(crate) struct SenderIndex {
+    /// Sorted by id: (lowercase sender id, group).
+    exact: Vec<(String, usize)>,
+    others: Vec<(usize, SenderPattern)>,
+}
+
+impl SenderIndex {
+    /// The first group (in file order) with a pattern matching `sender`.
+    pub fn group(&self, sender: &str) -> Option<usize> {
+        let lower = sender.trim().to_ascii_lowercase();
+        let exact = self
+            .exact
+            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
+            .ok()
+            .map(|i| self.exact[i].1);
+        let limit = exact.unwrap_or(usize::MAX);
+        self.others
+            .iter()
+            .take_while(|(g, _)| *g < limit)
+            .find(|(_, p)| p.matches(&lower))
+            .map(|(g, _)| *g)
+            .or(exact)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SenderGroup {
     pub name: String,
@@ -289,7 +318,7 @@ pub(crate) struct SenderGroup {
 /// A regex tried only when one of its keywords occurs (always, with none).
 #[derive(Debug)]
 pub(crate) struct Gated {
-    pub keywords: Vec<KeywordId>,
+    pub keywords: KeywordSet,
     pub re: Regex,
 }
 
@@ -297,7 +326,7 @@ pub(crate) struct Gated {
 pub(crate) struct MerchantPattern {
     /// None: either direction.
     pub direction: Option<Direction>,
-    pub keywords: Vec<KeywordId>,
+    pub keywords: KeywordSet,
     pub re: Regex,
 }
 
@@ -306,47 +335,49 @@ pub(crate) struct ClassRule {
     pub name: String,
     pub class: SmsClass,
     pub before: bool,
-    pub keywords: Vec<KeywordId>,
+    pub keywords: KeywordSet,
     /// All patterns as one alternation (None: keywords decide alone).
     pub patterns: Option<Regex>,
-    pub unless: Vec<KeywordId>,
+    pub unless: KeywordSet,
     pub requires_amount: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct KindRule {
     pub kind: Channel,
-    pub keywords: Vec<KeywordId>,
+    pub keywords: KeywordSet,
     /// All patterns as one alternation; when set, `keywords` only gate it.
     pub patterns: Option<Regex>,
 }
-
-
 
 #[derive(Debug)]
 pub(crate) struct Rewrite {
     pub re: Regex,
     pub replace: String,
+    /// Apply again while it still matches (at most a few times).
+    pub repeat: bool,
 }
 
-/// Ordered rewrites; a set tells in one pass which of them apply.
+/// Ordered rewrites.
 #[derive(Debug)]
 pub(crate) struct Rewrites {
-    pub set: Option<RegexSet>,
     pub list: Vec<Rewrite>,
 }
 
 impl Rewrites {
     /// Applies each matching rewrite once, in order.
     pub fn apply(&self, s: &mut String) {
-        let Some(set) = &self.set else { return };
-        let mut from = 0;
-        while from < self.list.len() {
-            let Some(i) = set.matches(s).iter().find(|&i| i >= from) else { break };
-            let rw = &self.list[i];
-            let out = rw.re.replace_all(s, rw.replace.as_str()).into_owned();
-            *s = out;
-            from = i + 1;
+        for rw in &self.list {
+            for _ in 0..if rw.repeat { 6 } else { 1 } {
+                if !rw.re.is_match(s) {
+                    break;
+                }
+                let out = rw.re.replace_all(s, rw.replace.as_str()).into_owned();
+                if out == *s {
+                    break;
+                }
+                *s = out;
+            }
         }
     }
 }
@@ -356,13 +387,17 @@ pub(crate) struct Template {
     pub name: String,
     /// Sender groups it is limited to (empty: any sender).
     pub groups: Vec<usize>,
-    pub keywords: Vec<KeywordId>,
+    pub keywords: KeywordSet,
     pub re: Regex,
     pub direction: Option<Direction>,
     pub kind: Option<Channel>,
     pub currency: Option<String>,
     pub no_merchant: bool,
     pub rewrites: Rewrites,
+    /// Captures nothing but the amount (and a verb): matched without capture groups.
+    pub fast: bool,
+    /// Has a `direction` group.
+    pub has_direction: bool,
 }
 
 /// Per keyword id: 0 not a prefix, 1 a name prefix, 2 a prefix needing a capitalised name.
@@ -376,14 +411,17 @@ pub(crate) struct MerchantRules {
     pub credit_prefix: Vec<u8>,
     pub titles: std::collections::HashSet<String>,
     pub patterns: Vec<MerchantPattern>,
-    pub stop: Lexicon,
-    pub reject_prefixes: std::collections::HashSet<String>,
+    /// Per keyword id: a stop word that ends a name.
+    pub stop: Vec<bool>,
+    /// Sorted, lowercase.
+    pub reject_prefixes: Vec<String>,
     /// Longest reject prefix, in bytes.
     pub reject_prefix_len: usize,
     /// All reject patterns as one alternation.
     pub reject: Option<Regex>,
     pub rewrites: Rewrites,
-    pub canonical: HashMap<String, String>,
+    /// Sorted by key (lowercase).
+    pub canonical: Vec<(String, String)>,
     /// Longest canonical key, in bytes.
     pub canonical_len: usize,
 }
@@ -392,7 +430,7 @@ pub(crate) struct MerchantRules {
 pub(crate) struct BillRules {
     pub amount_due: Vec<Regex>,
     pub min_due: Vec<Regex>,
-    pub due_markers: Vec<KeywordId>,
+    pub due_markers: KeywordSet,
 }
 
 /// Compiled SMS rules: build once with [`SmsRules::from_toml_str`] or take
@@ -402,13 +440,14 @@ pub struct SmsRules {
     pub(crate) currency_marks: HashMap<String, CurrencyMark>,
     pub(crate) regions: Vec<Region>,
     pub(crate) senders: Vec<SenderGroup>,
+    pub(crate) sender_index: SenderIndex,
     pub(crate) lexicon: Lexicon,
     pub(crate) classes: Vec<ClassRule>,
     pub(crate) templates: Vec<Template>,
     pub(crate) direction_default: Direction,
     /// Per keyword id: 0 none, 1 debit, 2 credit, 3 neutral.
     pub(crate) direction_tags: Vec<u8>,
-    pub(crate) direction_rules: Vec<(Direction, Vec<KeywordId>, Regex)>,
+    pub(crate) direction_rules: Vec<(Direction, KeywordSet, Regex)>,
     pub(crate) kinds: Vec<KindRule>,
     pub(crate) kind_debit_merchant: Channel,
     pub(crate) kind_credit_merchant: Channel,
@@ -419,7 +458,8 @@ pub struct SmsRules {
     pub(crate) amount_guard: Regex,
     pub(crate) merchant: MerchantRules,
     pub(crate) bill: BillRules,
-    pub(crate) money: Regex,
+    /// Finds amounts without the regex engine.
+    pub(crate) scanner: super::money::MoneyScanner,
     pub(crate) dates: DateScanner,
 }
 
@@ -450,11 +490,6 @@ impl SmsRules {
         })
     }
 
-    #[cfg(test)]
-    pub(crate) fn dates_regex(&self) -> &Regex {
-        self.dates.regex()
-    }
-
     /// Names of all templates, in the order they are tried for an unknown sender.
     pub fn template_names(&self) -> Vec<&str> {
         self.templates.iter().map(|t| t.name.as_str()).collect()
@@ -462,7 +497,11 @@ impl SmsRules {
 }
 
 fn err(place: impl Into<String>, key: &str, message: impl Into<String>) -> SmsConfigError {
-    SmsConfigError::Entry { place: place.into(), key: key.to_string(), message: message.into() }
+    SmsConfigError::Entry {
+        place: place.into(),
+        key: key.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Expands macros and makes `\b` ASCII and `\d` mean 0-9.
@@ -486,15 +525,16 @@ impl PatternCompiler {
         while let Some(open) = rest.find("{{") {
             out.push_str(&rest[..open]);
             let after = &rest[open + 2..];
-            let close = after.find("}}").ok_or_else(|| "unclosed `{{`".to_string())?;
+            let close = after
+                .find("}}")
+                .ok_or_else(|| "unclosed `{{`".to_string())?;
             let inner = after[..close].trim();
             let (name, arg) = match inner.split_once(':') {
                 Some((n, a)) => (n.trim(), Some(a.trim())),
                 None => (inner, None),
             };
-            let valid_arg = |a: &str| {
-                !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            };
+            let valid_arg =
+                |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             let expansion = match (name, arg) {
                 ("cur", None) => self.cur.clone(),
                 ("num", None) => NUM.to_string(),
@@ -502,7 +542,7 @@ impl PatternCompiler {
                 ("title", None) => TITLE.to_string(),
                 ("amt", None) => {
                     let cur = &self.cur;
-                    format!("(?:{cur}\\s?{NUM}|{NUM}\\s?{cur})")
+                    format!("(?:{cur}(?::\\s?|\\s?){NUM}|{NUM}\\s?{cur})")
                 }
                 ("money", a) | ("moneyb", a) => {
                     let n = a.unwrap_or("amount");
@@ -511,7 +551,7 @@ impl PatternCompiler {
                     }
                     let cur = &self.cur;
                     let mut s = format!(
-                        "(?:(?P<{n}_cur>{cur})\\s?(?P<{n}>{NUM})|(?P<{n}_alt>{NUM})\\s?(?P<{n}_altcur>{cur})"
+                        "(?:(?P<{n}_cur>{cur})(?::\\s?|\\s?)(?P<{n}>{NUM})|(?P<{n}_alt>{NUM})\\s?(?P<{n}_altcur>{cur})"
                     );
                     if name == "moneyb" {
                         s.push_str(&format!("|(?P<{n}_bare>[0-9][0-9,]*\\.[0-9]{{1,3}})\\b"));
@@ -543,19 +583,6 @@ impl PatternCompiler {
         self.compile(&joined.join("|")).map(Some)
     }
 
-    fn compile_set(&self, patterns: &[String]) -> Result<RegexSet, String> {
-        let prepared = patterns
-            .iter()
-            .map(|p| self.expand(p, 0).map(|e| ascii_classes(&e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        RegexSetBuilder::new(prepared)
-            .case_insensitive(true)
-            .size_limit(64 << 20)
-            .dfa_size_limit(16 << 20)
-            .build()
-            .map_err(|e| short_regex_error(&e, "(set)"))
-    }
-
     fn compile(&self, pattern: &str) -> Result<Regex, String> {
         let expanded = self.expand(pattern, 0)?;
         let prepared = ascii_classes(&expanded);
@@ -576,7 +603,9 @@ fn short_regex_error(e: &regex::Error, pattern: &str) -> String {
         .lines()
         .rev()
         .find(|l| l.trim_start().starts_with("error:"))
-        .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error:").trim());
+        .map_or(text.as_str(), |l| {
+            l.trim_start().trim_start_matches("error:").trim()
+        });
     format!("invalid regex `{pattern}`: {reason}")
 }
 
@@ -614,9 +643,15 @@ fn ascii_classes(pattern: &str) -> String {
 fn currency_alternation(marks: &HashMap<String, CurrencyMark>) -> String {
     let mut aliases: Vec<&String> = marks.keys().collect();
     aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-    let (words, symbols): (Vec<&String>, Vec<&String>) =
-        aliases.into_iter().partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
-    let join = |list: Vec<&String>| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
+    let (words, symbols): (Vec<&String>, Vec<&String>) = aliases
+        .into_iter()
+        .partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let join = |list: Vec<&String>| {
+        list.iter()
+            .map(|a| regex::escape(a))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
     match (words.is_empty(), symbols.is_empty()) {
         (false, false) => format!(r"(?:\b(?:{})|{})", join(words), join(symbols)),
         (false, true) => format!(r"(?:\b(?:{}))", join(words)),
@@ -630,7 +665,11 @@ fn is_iso(code: &str) -> bool {
 
 fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     if raw.version != 1 {
-        return Err(err("file", "version", format!("unsupported version {}", raw.version)));
+        return Err(err(
+            "file",
+            "version",
+            format!("unsupported version {}", raw.version),
+        ));
     }
     // Currencies.
     let mut currency_marks = HashMap::new();
@@ -651,13 +690,16 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         }
         currency_marks.insert(alias.to_lowercase(), mark);
     }
-    let pc = PatternCompiler { cur: currency_alternation(&currency_marks), user: raw.macros };
+    let pc = PatternCompiler {
+        cur: currency_alternation(&currency_marks),
+        user: raw.macros,
+    };
     let rx = |place: &str, key: &str, pattern: &str| -> Result<Regex, SmsConfigError> {
         pc.compile(pattern).map_err(|m| err(place, key, m))
     };
     let mut lex = LexiconBuilder::default();
     let sets = raw.keyword_sets;
-    let mut kw = |place: &str, key: &str, words: &[String]| -> Result<Vec<KeywordId>, SmsConfigError> {
+    let mut kw = |place: &str, key: &str, words: &[String]| -> Result<KeywordSet, SmsConfigError> {
         let mut ids = Vec::new();
         for w in words {
             let expanded: &[String] = match w.strip_prefix('@') {
@@ -668,14 +710,18 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             };
             for word in expanded {
                 let id = lex.add(word).ok_or_else(|| {
-                    err(place, key, format!("empty keyword or too many keywords (`{word}`)"))
+                    err(
+                        place,
+                        key,
+                        format!("empty keyword or too many keywords (`{word}`)"),
+                    )
                 })?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
             }
         }
-        Ok(ids)
+        Ok(KeywordSet::new(ids))
     };
 
     // Regions.
@@ -683,15 +729,29 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     for (name, r) in &raw.regions {
         let place = format!("region `{name}`");
         if !is_iso(&r.currency) {
-            return Err(err(&place, "currency", format!("`{}` is not an ISO 4217 code", r.currency)));
+            return Err(err(
+                &place,
+                "currency",
+                format!("`{}` is not an ISO 4217 code", r.currency),
+            ));
         }
         if !is_iso(&r.dollar) {
-            return Err(err(&place, "dollar", format!("`{}` is not an ISO 4217 code", r.dollar)));
+            return Err(err(
+                &place,
+                "dollar",
+                format!("`{}` is not an ISO 4217 code", r.dollar),
+            ));
         }
         let date_order = match r.date_order.as_str() {
             "dmy" => DateOrder::DayMonth,
             "mdy" => DateOrder::MonthDay,
-            other => return Err(err(&place, "date_order", format!("`{other}`: expected \"dmy\" or \"mdy\""))),
+            other => {
+                return Err(err(
+                    &place,
+                    "date_order",
+                    format!("`{other}`: expected \"dmy\" or \"mdy\""),
+                ));
+            }
         };
         let hints = kw(&place, "hints", &r.hints)?;
         regions.push(Region {
@@ -725,12 +785,18 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     for c in &raw.classes {
         let place = format!("class rule `{}`", c.name);
         if c.class == SmsClass::Transaction {
-            return Err(err(&place, "class", "transactions come from templates, not class rules"));
+            return Err(err(
+                &place,
+                "class",
+                "transactions come from templates, not class rules",
+            ));
         }
         if c.keywords.is_empty() && c.patterns.is_empty() {
             return Err(err(&place, "keywords", "a rule needs keywords or patterns"));
         }
-        let patterns = pc.compile_any(&c.patterns).map_err(|m| err(&place, "patterns", m))?;
+        let patterns = pc
+            .compile_any(&c.patterns)
+            .map_err(|m| err(&place, "patterns", m))?;
         classes.push(ClassRule {
             name: c.name.clone(),
             class: c.class,
@@ -749,7 +815,11 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     let mut direction_rules = Vec::new();
     for r in &raw.direction.rules {
         let gate = kw("direction.rules", "keywords", &r.keywords)?;
-        direction_rules.push((r.direction, gate, rx("direction.rules", "pattern", &r.pattern)?));
+        direction_rules.push((
+            r.direction,
+            gate,
+            rx("direction.rules", "pattern", &r.pattern)?,
+        ));
     }
 
     // Kinds.
@@ -762,23 +832,33 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         kinds.push(KindRule {
             kind: k.kind,
             keywords: kw(&place, "keywords", &k.keywords)?,
-            patterns: pc.compile_any(&k.patterns).map_err(|m| err(&place, "patterns", m))?,
+            patterns: pc
+                .compile_any(&k.patterns)
+                .map_err(|m| err(&place, "patterns", m))?,
         });
     }
 
     // Fields.
-    let mut list = |key: &str, entries: &[RawGated], group: &str| -> Result<Vec<Gated>, SmsConfigError> {
-        let mut out = Vec::new();
-        for entry in entries {
-            let (p, words) = entry.parts();
-            let re = rx("fields", key, p)?;
-            if !re.capture_names().flatten().any(|n| n == group) {
-                return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
+    let mut list =
+        |key: &str, entries: &[RawGated], group: &str| -> Result<Vec<Gated>, SmsConfigError> {
+            let mut out = Vec::new();
+            for entry in entries {
+                let (p, words) = entry.parts();
+                let re = rx("fields", key, p)?;
+                if !re.capture_names().flatten().any(|n| n == group) {
+                    return Err(err(
+                        "fields",
+                        key,
+                        format!("pattern `{p}` has no `{group}` group"),
+                    ));
+                }
+                out.push(Gated {
+                    keywords: kw("fields", key, words)?,
+                    re,
+                });
             }
-            out.push(Gated { keywords: kw("fields", key, words)?, re });
-        }
-        Ok(out)
-    };
+            Ok(out)
+        };
     let account = list("account", &raw.fields.account, "account")?;
     let balance = list("balance", &raw.fields.balance, "balance_alt")?;
     let reference = list("reference", &raw.fields.reference, "reference")?;
@@ -786,23 +866,22 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
 
     // Merchant.
     let m = &raw.merchant;
-    let mut stop = LexiconBuilder::default();
-    for w in &m.stop_words {
-        stop.add(w).ok_or_else(|| err("merchant", "stop_words", format!("bad stop word `{w}`")))?;
+    let mut stop = vec![false; super::lexicon::MAX_KEYWORDS];
+    for &id in kw("merchant", "stop_words", &m.stop_words)?.iter() {
+        stop[usize::from(id)] = true;
     }
-    let stop = stop.build().map_err(|e| err("merchant", "stop_words", e.to_string()))?;
     let rewrites = |place: &str, list: &[RawRewrite]| -> Result<Rewrites, SmsConfigError> {
         let items = list
             .iter()
-            .map(|r| Ok(Rewrite { re: rx(place, "rewrites", &r.pattern)?, replace: r.replace.clone() }))
+            .map(|r| {
+                Ok(Rewrite {
+                    re: rx(place, "rewrites", &r.pattern)?,
+                    replace: r.replace.clone(),
+                    repeat: r.repeat,
+                })
+            })
             .collect::<Result<Vec<_>, SmsConfigError>>()?;
-        let set = if items.is_empty() {
-            None
-        } else {
-            let pats: Vec<String> = list.iter().map(|r| r.pattern.clone()).collect();
-            Some(pc.compile_set(&pats).map_err(|m| err(place, "rewrites", m))?)
-        };
-        Ok(Rewrites { set, list: items })
+        Ok(Rewrites { list: items })
     };
     let mut prefix_tags = |key: &str, words: &[String]| -> Result<Vec<u8>, SmsConfigError> {
         let mut tags = vec![0u8; super::lexicon::MAX_KEYWORDS];
@@ -811,8 +890,8 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
                 Some(rest) => (rest, PREFIX_CAPITAL),
                 None => (w.as_str(), PREFIX),
             };
-            let id = kw("merchant", key, &[word.to_string()])?;
-            for id in id {
+            let ids = kw("merchant", key, &[word.to_string()])?;
+            for &id in ids.iter() {
                 tags[usize::from(id)] = tag;
             }
         }
@@ -838,10 +917,16 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             re,
         });
     }
-    let reject_prefixes: std::collections::HashSet<String> =
+    let mut reject_prefixes: Vec<String> =
         m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect();
-    let canonical: HashMap<String, String> =
-        m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
+    reject_prefixes.sort();
+    reject_prefixes.dedup();
+    let mut canonical: Vec<(String, String)> = m
+        .canonical
+        .iter()
+        .map(|(k, v)| (k.to_lowercase(), v.clone()))
+        .collect();
+    canonical.sort();
     let merchant = MerchantRules {
         none_for_kinds: m.none_for_kinds.clone(),
         debit_prefix,
@@ -855,22 +940,27 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             .compile_any(&m.reject_patterns)
             .map_err(|e| err("merchant", "reject_patterns", e))?,
         rewrites: rewrites("merchant", &m.rewrites)?,
-        canonical_len: canonical.keys().map(String::len).max().unwrap_or(0),
+        canonical_len: canonical.iter().map(|c| c.0.len()).max().unwrap_or(0),
         canonical,
     };
 
     // Bills.
-    let bill_list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
-        pats.iter()
-            .map(|p| {
-                let re = rx("bill", key, p)?;
-                if !re.capture_names().flatten().any(|n| n == group) {
-                    return Err(err("bill", key, format!("pattern `{p}` has no {{{{money:{group}}}}}")));
-                }
-                Ok(re)
-            })
-            .collect()
-    };
+    let bill_list =
+        |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
+            pats.iter()
+                .map(|p| {
+                    let re = rx("bill", key, p)?;
+                    if !re.capture_names().flatten().any(|n| n == group) {
+                        return Err(err(
+                            "bill",
+                            key,
+                            format!("pattern `{p}` has no {{{{money:{group}}}}}"),
+                        ));
+                    }
+                    Ok(re)
+                })
+                .collect()
+        };
     let bill = BillRules {
         amount_due: bill_list("amount_due", &raw.bill.amount_due, "due")?,
         min_due: bill_list("min_due", &raw.bill.min_due, "min")?,
@@ -887,15 +977,44 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         }
         let re = rx(&place, "pattern", &t.pattern)?;
         let names: Vec<&str> = re.capture_names().flatten().collect();
+        let fast = names.iter().all(|n| {
+            matches!(
+                *n,
+                "amount"
+                    | "amount_cur"
+                    | "amount_alt"
+                    | "amount_altcur"
+                    | "amount_bare"
+                    | "direction"
+            )
+        });
+        let has_direction = names.contains(&"direction");
         for n in &names {
             let known = matches!(
                 *n,
-                "amount" | "amount_cur" | "amount_alt" | "amount_altcur" | "amount_bare" | "merchant"
-                    | "account" | "date" | "reference" | "balance" | "balance_cur" | "balance_alt"
-                    | "balance_altcur" | "balance_bare" | "direction" | "mask"
+                "amount"
+                    | "amount_cur"
+                    | "amount_alt"
+                    | "amount_altcur"
+                    | "amount_bare"
+                    | "merchant"
+                    | "account"
+                    | "date"
+                    | "reference"
+                    | "balance"
+                    | "balance_cur"
+                    | "balance_alt"
+                    | "balance_altcur"
+                    | "balance_bare"
+                    | "direction"
+                    | "mask"
             );
             if !known {
-                return Err(err(&place, "pattern", format!("unknown capture group `{n}`")));
+                return Err(err(
+                    &place,
+                    "pattern",
+                    format!("unknown capture group `{n}`"),
+                ));
             }
         }
         let mut groups = Vec::new();
@@ -906,10 +1025,14 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
                 .ok_or_else(|| err(&place, "senders", format!("unknown sender group `{g}`")))?;
             groups.push(idx);
         }
-        if let Some(c) = &t.currency {
-            if !is_iso(c) {
-                return Err(err(&place, "currency", format!("`{c}` is not an ISO 4217 code")));
-            }
+        if let Some(c) = &t.currency
+            && !is_iso(c)
+        {
+            return Err(err(
+                &place,
+                "currency",
+                format!("`{c}` is not an ISO 4217 code"),
+            ));
         }
         templates.push(Template {
             name: t.name.clone(),
@@ -921,19 +1044,40 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             currency: t.currency.clone(),
             no_merchant: t.no_merchant,
             rewrites: rewrites(&place, &t.merchant_rewrites)?,
+            fast,
+            has_direction,
         });
     }
 
-    let money = rx("macros", "money", "{{money}}")?;
-    let lexicon = lex.build().map_err(|e| err("keywords", "keywords", e.to_string()))?;
+    let mut sender_index = SenderIndex::default();
+    for (g, group) in senders.iter().enumerate() {
+        for p in &group.patterns {
+            match p {
+                SenderPattern::Exact(lit) => {
+                    if !sender_index.exact.iter().any(|(k, _)| k == lit) {
+                        sender_index.exact.push((lit.clone(), g));
+                    }
+                }
+                _ => sender_index
+                    .others
+                    .push((g, SenderPattern::new(&pattern_text(p)))),
+            }
+        }
+    }
+    sender_index.exact.sort();
+    // The money macros must compile on their own.
+    rx("macros", "money", "{{money}}")?;
+    rx("macros", "moneyb", "{{moneyb:amount}}")?;
+    let scanner = super::money::MoneyScanner::new(currency_marks.keys().map(String::as_str));
+    let lexicon = lex.build();
     let mut direction_tags = vec![0u8; super::lexicon::MAX_KEYWORDS];
-    for id in d_debit {
+    for &id in d_debit.iter() {
         direction_tags[usize::from(id)] = TAG_DEBIT;
     }
-    for id in d_credit {
+    for &id in d_credit.iter() {
         direction_tags[usize::from(id)] = TAG_CREDIT;
     }
-    for id in d_neutral {
+    for &id in d_neutral.iter() {
         direction_tags[usize::from(id)] = TAG_NEUTRAL;
     }
     let dates = DateScanner::new().map_err(|e| err("dates", "pattern", e.to_string()))?;
@@ -941,6 +1085,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         currency_marks,
         regions,
         senders,
+        sender_index,
         lexicon,
         classes,
         templates,
@@ -957,9 +1102,18 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         amount_guard,
         merchant,
         bill,
-        money,
+        scanner,
         dates,
     })
+}
+
+fn pattern_text(p: &SenderPattern) -> String {
+    match p {
+        SenderPattern::Exact(s) => s.clone(),
+        SenderPattern::Suffix(s) => format!("*{s}"),
+        SenderPattern::Prefix(s) => format!("{s}*"),
+        SenderPattern::Glob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 /// Case-insensitive glob match: `*` any run, `?` one character, `#` one ASCII digit.

@@ -27,7 +27,9 @@ impl DateScanner {
         let pattern = format!(
             r"(?i)(?-u:\b)(?:(?P<iy>[0-9]{{4}})[-/:.](?P<im>[0-9]{{1,2}})[-/:.](?P<id>[0-9]{{1,2}})|(?P<na>[0-9]{{1,2}})(?P<ns>[-/.])(?P<nb>[0-9]{{1,2}})[-/.](?P<nc>[0-9]{{4}}|[0-9]{{2}})|(?P<dd>[0-9]{{1,2}})(?:st|nd|rd|th)?[-\s/.]?(?P<dm>{MONTHS})\.?[-\s/.,]*(?P<dy>[0-9]{{4}}|[0-9]{{2}})|(?P<mm>{MONTHS})\.?\s+(?P<md>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>[0-9]{{4}}))(?-u:\b)"
         );
-        Ok(Self { re: Regex::new(&pattern)? })
+        Ok(Self {
+            re: Regex::new(&pattern)?,
+        })
     }
 
     /// The first valid date with a year in `text`.
@@ -39,49 +41,76 @@ impl DateScanner {
     pub fn find_from(&self, text: &str, start: usize, order: DateOrder) -> Option<Date> {
         let mut pos = start;
         while pos <= text.len() {
-            let caps = self.re.captures_at(text, pos)?;
-            let whole = caps.get(0)?;
-            if let Some(date) = Self::interpret(&caps, order) {
+            let found = self.re.find_at(text, pos)?;
+            if let Some(date) = interpret(found.as_str(), order) {
                 return Some(date);
             }
-            pos = next_char_boundary(text, whole.start() + 1);
+            pos = next_char_boundary(text, found.start() + 1);
         }
         None
-    }
-
-    /// The underlying regex (for profiling).
-    #[cfg(test)]
-    pub fn regex(&self) -> &Regex {
-        &self.re
     }
 
     /// Parses text that should be exactly one date.
     pub fn parse(&self, text: &str, order: DateOrder) -> Option<Date> {
         self.first(text, order)
     }
+}
 
-    fn interpret(caps: &regex::Captures<'_>, order: DateOrder) -> Option<Date> {
-        let num = |name: &str| -> Option<i32> { caps.name(name)?.as_str().parse().ok() };
-        if let (Some(y), Some(m), Some(d)) = (num("iy"), num("im"), num("id")) {
-            return make_date(y, m, d);
+/// Reads a matched date ("14/03/25", "31-JAN-25", "2024-11-08", "Nov 8, 2024") from its
+/// digit runs and month name, without capture groups.
+fn interpret(found: &str, order: DateOrder) -> Option<Date> {
+    let mut nums: [(i32, usize); 3] = [(0, 0); 3];
+    let mut n = 0usize;
+    let mut month: Option<(i32, usize)> = None;
+    let bytes = found.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_digit() {
+            let start = i;
+            let mut v: i32 = 0;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                v = v
+                    .saturating_mul(10)
+                    .saturating_add(i32::from(bytes[i] - b'0'));
+                i += 1;
+            }
+            if n == 3 {
+                return None;
+            }
+            nums[n] = (v, i - start);
+            n += 1;
+        } else if b.is_ascii_alphabetic() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            if month.is_none()
+                && let Some(m) = month_number(&found[start..i])
+            {
+                month = Some((m, n));
+            }
+        } else {
+            i += 1;
         }
-        if let (Some(a), Some(b), Some(c)) = (num("na"), num("nb"), num("nc")) {
-            // Two-digit "years" that look like a time of day or a fraction are not dates.
-            let y = full_year(c, caps.name("nc")?.as_str().len())?;
+    }
+    match month {
+        // "08 Nov 2024" / "11Mar25": day, month, year.
+        Some((m, 1)) if n == 2 => make_date(full_year(nums[1].0, nums[1].1)?, m, nums[0].0),
+        // "Nov 8, 2024": month, day, year.
+        Some((m, 0)) if n == 2 => make_date(full_year(nums[1].0, nums[1].1)?, m, nums[0].0),
+        Some(_) => None,
+        None if n == 3 && nums[0].1 == 4 => make_date(nums[0].0, nums[1].0, nums[2].0),
+        None if n == 3 => {
+            let y = full_year(nums[2].0, nums[2].1)?;
+            let (a, b) = (nums[0].0, nums[1].0);
             let (first, second) = match order {
                 DateOrder::DayMonth => ((a, b), (b, a)),
                 DateOrder::MonthDay => ((b, a), (a, b)),
             };
-            return make_date(y, first.1, first.0).or_else(|| make_date(y, second.1, second.0));
+            make_date(y, first.1, first.0).or_else(|| make_date(y, second.1, second.0))
         }
-        if let (Some(d), Some(m), Some(y)) = (num("dd"), caps.name("dm"), num("dy")) {
-            let y = full_year(y, caps.name("dy")?.as_str().len())?;
-            return make_date(y, month_number(m.as_str())?, d);
-        }
-        if let (Some(m), Some(d), Some(y)) = (caps.name("mm"), num("md"), num("my")) {
-            return make_date(y, month_number(m.as_str())?, d);
-        }
-        None
+        None => None,
     }
 }
 
@@ -107,6 +136,14 @@ fn make_date(y: i32, m: i32, d: i32) -> Option<Date> {
 }
 
 fn month_number(name: &str) -> Option<i32> {
+    if name.len() < 3
+        || matches!(
+            name.to_ascii_lowercase().as_str(),
+            "st" | "nd" | "rd" | "th"
+        )
+    {
+        return None;
+    }
     let lower = name.get(..3)?.to_ascii_lowercase();
     let m = match lower.as_str() {
         "jan" => 1,
@@ -141,7 +178,10 @@ mod tests {
     fn formats() {
         assert_eq!(d("On 14/03/25").as_deref(), Some("2025-03-14"));
         assert_eq!(d("on 31-JAN-25 for").as_deref(), Some("2025-01-31"));
-        assert_eq!(d("On 2024-11-08:19:42:11.Not").as_deref(), Some("2024-11-08"));
+        assert_eq!(
+            d("On 2024-11-08:19:42:11.Not").as_deref(),
+            Some("2024-11-08")
+        );
         assert_eq!(d("on 08 Nov 2024").as_deref(), Some("2024-11-08"));
         assert_eq!(d("on Nov 8, 2024").as_deref(), Some("2024-11-08"));
         assert_eq!(d("am 08.11.2024.").as_deref(), Some("2024-11-08"));
@@ -160,7 +200,9 @@ mod tests {
     #[test]
     fn month_first() -> Result<(), regex::Error> {
         let s = DateScanner::new()?;
-        let got = s.first("on 3/12/25.", DateOrder::MonthDay).map(|d| d.to_string());
+        let got = s
+            .first("on 3/12/25.", DateOrder::MonthDay)
+            .map(|d| d.to_string());
         assert_eq!(got.as_deref(), Some("2025-03-12"));
         Ok(())
     }

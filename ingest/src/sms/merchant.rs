@@ -5,24 +5,33 @@ use super::config::{MerchantRules, Rewrites};
 /// Longest merchant name kept, in characters.
 const MAX_CHARS: usize = 60;
 
-const TRIM: &[char] = &[' ', '\t', '\r', '\n', '.', ',', ';', ':', '-', '\'', '"', '`', '(', ')', '[', ']', '&', '/', '\u{a0}'];
+const TRIM: &[char] = &[
+    ' ', '\t', '\r', '\n', '.', ',', ';', ':', '-', '\'', '"', '`', '(', ')', '[', ']', '&', '/',
+    '\u{a0}',
+];
 
 /// Cleans `raw`; `None` when it is not a name (an account, a date, "your card", ...).
+/// `generic` candidates (found after a prefix word) are checked against the reject
+/// prefixes before any rewriting.
 pub(crate) fn clean(
     rules: &MerchantRules,
     raw: &str,
     extra: Option<&Rewrites>,
-    cut_stops: bool,
+    generic: bool,
 ) -> Option<String> {
-    let mut s = raw.trim_matches(TRIM);
-    if cut_stops {
-        s = cut_at_stop_word(rules, s).trim_matches(TRIM);
-    }
+    let s = raw.trim_matches(TRIM);
     if s.is_empty() {
         return None;
     }
     if let Some(name) = vpa_name(s) {
         return Some(finish(rules, &title_case(&name)));
+    }
+    if generic && rejected_prefix(rules, s) {
+        return None;
+    }
+    // Plain lowercase words after "to"/"at" are English, not a payee ("to avoid charges").
+    if generic && !s.contains('@') && s.chars().all(|c| !c.is_uppercase()) {
+        return None;
     }
     if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
@@ -42,21 +51,35 @@ pub(crate) fn clean(
     if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
     }
-    let lower = s.to_lowercase();
-    if word_prefixes(&lower, rules.reject_prefix_len).any(|p| rules.reject_prefixes.contains(p)) {
+    if rejected_prefix(rules, s) {
         return None;
     }
     Some(finish(rules, s))
 }
 
+fn rejected_prefix(rules: &MerchantRules, s: &str) -> bool {
+    let head = match s.char_indices().nth(rules.reject_prefix_len + 1) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    };
+    let lower = head.to_ascii_lowercase();
+    word_prefixes(&lower, rules.reject_prefix_len).any(|p| {
+        rules
+            .reject_prefixes
+            .binary_search_by(|r| r.as_str().cmp(p))
+            .is_ok()
+    })
+}
+
 /// Every prefix of `text` (up to `max` bytes) that ends at a word boundary.
 fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
-    text.char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(text.len()))
-        .take_while(move |&i| i <= max)
+    let bytes = text.as_bytes();
+    (1..=max.min(bytes.len()))
         .filter(move |&i| {
-            i > 0 && text[i..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+            text.is_char_boundary(i)
+                && bytes
+                    .get(i)
+                    .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b >= 0x80))
         })
         .map(move |i| &text[..i])
 }
@@ -66,7 +89,10 @@ fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
 pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Option<(usize, usize)> {
     let rest = text.get(from..)?;
     let trimmed = rest.trim_start_matches([' ', '\t', '\u{a0}']);
-    if trimmed.len() == rest.len() && !rest.is_empty() && text[..from].ends_with(char::is_alphanumeric) {
+    if trimmed.len() == rest.len()
+        && !rest.is_empty()
+        && text[..from].ends_with(char::is_alphanumeric)
+    {
         // A word prefix must be followed by a space.
         return None;
     }
@@ -88,7 +114,16 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
     while let Some((i, c)) = chars.next() {
         let stop = match c {
             '\n' | '\r' | ',' | ';' | '(' | ')' | '!' | '?' | ':' | '"' | '[' | ']' => true,
-            '.' => chars.peek().is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';')),
+            '.' => {
+                // "J. DE VRIES": a single capital before the dot is an initial.
+                let mut before = body[..i].chars().rev();
+                let initial = before.next().is_some_and(char::is_uppercase)
+                    && before.next().is_none_or(|p| !p.is_alphanumeric());
+                !initial
+                    && chars
+                        .peek()
+                        .is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';'))
+            }
             _ => false,
         };
         if stop || i >= 100 {
@@ -97,14 +132,6 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
         end = start + i + c.len_utf8();
     }
     (end > start).then_some((start, end))
-}
-
-fn cut_at_stop_word<'s>(rules: &MerchantRules, s: &'s str) -> &'s str {
-    let hits = rules.stop.scan(s);
-    match hits.list.iter().filter(|h| h.start > 0).map(|h| h.start).min() {
-        Some(at) => &s[..at],
-        None => s,
-    }
 }
 
 /// "swiggy@axisbank" -> "swiggy", "rahul.k92@okicici" -> "rahul".
@@ -125,10 +152,21 @@ fn vpa_name(s: &str) -> Option<String> {
 fn finish(rules: &MerchantRules, s: &str) -> String {
     let lower = s.to_lowercase();
     let keys: Vec<&str> = word_prefixes(&lower, rules.canonical_len).collect();
-    if let Some(c) = keys.iter().rev().find_map(|k| rules.canonical.get(*k)) {
-        return c.clone();
+    let lookup = |k: &str| {
+        let i = rules
+            .canonical
+            .binary_search_by(|c| c.0.as_str().cmp(k))
+            .ok()?;
+        Some(rules.canonical[i].1.clone())
+    };
+    if let Some(c) = keys.iter().rev().find_map(|k| lookup(k)) {
+        return c;
     }
-    let name = if s.chars().any(char::is_lowercase) { s.to_string() } else { title_case(s) };
+    let name = if s.chars().any(char::is_lowercase) {
+        s.to_string()
+    } else {
+        title_case(s)
+    };
     truncate(&name)
 }
 
@@ -139,7 +177,12 @@ fn title_case(s: &str) -> String {
             out.push(' ');
         }
         let lower = word.to_lowercase();
-        if i > 0 && matches!(lower.as_str(), "of" | "and" | "the" | "de" | "la" | "du" | "von" | "van" | "da") {
+        if i > 0
+            && matches!(
+                lower.as_str(),
+                "of" | "and" | "the" | "de" | "la" | "du" | "von" | "van" | "da"
+            )
+        {
             out.push_str(&lower);
             continue;
         }
