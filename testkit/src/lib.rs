@@ -23,6 +23,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     c
 }
 
+pub mod conformance;
+
 /// A running pipeline.
 pub struct TestApp {
     /// The API.

@@ -1,0 +1,203 @@
+//! Conformance stories every implementation of a port must pass. The embedded
+//! engines run them in `testkit/tests/conformance.rs`; scale-out engines run
+//! the same functions against the real services.
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use spendstream_core::period::WeekStart;
+use spendstream_core::ports::{
+    Accounts, AccountsError, AnalyticsStore, EventLog, ListQuery, Position, Processed, RefreshToken, Rotation, User,
+};
+use spendstream_core::{
+    CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Event, Money, ProcessedEntry, Source, UserId,
+    UserSettings,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings(tz: &str) -> UserSettings {
+    UserSettings { time_zone: tz.into(), week_start: WeekStart::default(), currency: Currency::parse("INR").expect("INR") }
+}
+
+/// An entry of `user` for `minor` paise at `at`.
+pub fn entry(user: UserId, minor: i64, at: &str) -> Entry {
+    Entry {
+        id: EntryId::random(),
+        user_id: user,
+        kind: EntryKind::Expense,
+        amount: Money { minor, currency: Currency::parse("INR").expect("INR") },
+        occurred_at: at.parse().expect("instant"),
+        merchant: Some("Swiggy".into()),
+        note: None,
+        user_category: None,
+        source: Source::Manual,
+        created_at: Timestamp::from_microsecond(Timestamp::now().as_microsecond()).expect("now"),
+    }
+}
+
+fn processed(e: &Entry) -> Processed {
+    Processed::Added(ProcessedEntry {
+        entry: e.clone(),
+        category: CategoryId("food_dining".into()),
+        category_source: CategorySource::Rule,
+        category_reason: "test".into(),
+    })
+}
+
+fn user() -> UserId {
+    UserId(uuid::Uuid::now_v7())
+}
+
+/// Event log: durable appends, per-user order, groups, commit, seek, wake-up.
+pub async fn event_log_story<F, Fut>(log: Arc<dyn EventLog>, reopen: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn EventLog>>,
+{
+    log.healthcheck().await.expect("healthy");
+    let (a, b) = (user(), user());
+    let events: Vec<Event> = [a, a, b, a, b].iter().map(|u| Event::EntryAdded { entry: entry(*u, 100, "2026-10-01T10:00:00Z") }).collect();
+    let positions = log.append(events.clone()).await.expect("append");
+    assert_eq!(positions.len(), 5);
+    let group = format!("g-{}", uuid::Uuid::new_v4());
+    let mut c = log.consumer(&group).await.expect("consumer");
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let batch = c.poll(10, Duration::from_secs(5)).await.expect("poll");
+        assert!(!batch.is_empty(), "appended events must be readable");
+        got.extend(batch);
+    }
+    let ours: Vec<&Event> = got.iter().map(|r| &r.event).filter(|e| events.contains(e)).collect();
+    for u in [a, b] {
+        let want: Vec<&Event> = events.iter().filter(|e| e.user_id() == u).collect();
+        let seen: Vec<&Event> = ours.iter().copied().filter(|e| e.user_id() == u).collect();
+        assert_eq!(want, seen, "events of one user keep their order");
+    }
+    let third = got[2].position;
+    c.commit(&[third]).await.expect("commit");
+    drop(c);
+    let mut again = log.consumer(&group).await.expect("consumer");
+    let rest = again.poll(10, Duration::from_secs(5)).await.expect("poll");
+    assert_eq!(rest.first().map(|r| r.position), Some(got[3].position), "resumes after the committed position");
+    again.seek(got[0].position).await.expect("seek");
+    let replay = again.poll(10, Duration::from_secs(5)).await.expect("poll");
+    assert_eq!(replay.first().map(|r| &r.event), Some(&got[0].event), "seek replays");
+    // A poll waits for, and wakes on, a new append.
+    let mut tail = log.consumer(&group).await.expect("consumer");
+    tail.seek(Position { partition: 0, offset: positions.last().expect("pos").offset + 1 }).await.expect("seek");
+    let empty = tail.poll(10, Duration::from_millis(50)).await.expect("poll");
+    assert!(empty.is_empty(), "nothing new yet");
+    let waiter = tokio::spawn(async move { tail.poll(10, Duration::from_secs(10)).await });
+    let late = Event::EntryAdded { entry: entry(a, 7, "2026-10-02T10:00:00Z") };
+    log.append(vec![late.clone()]).await.expect("append");
+    let woke = waiter.await.expect("join").expect("poll");
+    assert_eq!(woke.first().map(|r| &r.event), Some(&late));
+    // Concurrent appends all get distinct positions.
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(vec![Event::EntryAdded { entry: entry(a, i, "2026-10-03T10:00:00Z") }]).await })
+        })
+        .collect();
+    let mut all = std::collections::BTreeSet::new();
+    for t in tasks {
+        for p in t.await.expect("join").expect("append") {
+            assert!(all.insert(p), "position handed out twice");
+        }
+    }
+    // Acknowledged events survive reopening.
+    drop(log);
+    let log = reopen().await;
+    let mut fresh = log.consumer(&format!("g-{}", uuid::Uuid::new_v4())).await.expect("consumer");
+    let mut count = 0;
+    loop {
+        let batch = fresh.poll(1000, Duration::from_millis(200)).await.expect("poll");
+        if batch.is_empty() {
+            break;
+        }
+        count += batch.len();
+    }
+    assert!(count >= 56, "every acknowledged event is still there ({count})");
+}
+
+/// Analytics store: idempotent adds, permanent tombstones, isolation, windows, lists.
+pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
+    let (a, b) = (user(), user());
+    let pos = |o| [Position { partition: 0, offset: o }];
+    let e1 = entry(a, 10_000, "2026-10-01T20:00:00Z");
+    let e2 = entry(a, 5_000, "2026-10-02T05:00:00Z");
+    let e3 = entry(b, 777, "2026-10-01T08:00:00Z");
+    let setup = vec![
+        Processed::Settings { user_id: a, settings: settings("UTC") },
+        processed(&e1),
+        processed(&e2),
+        processed(&e3),
+    ];
+    store.apply(setup, &pos(3)).await.expect("apply");
+    assert!(store.wait_applied(pos(3)[0], Duration::from_secs(1)).await);
+    assert!(store.entry(a, e1.id).await.expect("entry").is_some());
+    assert!(store.entry(b, e1.id).await.expect("entry").is_none(), "isolation by user");
+    let total = |s: &spendstream_core::report::RangeSummary| s.cells.iter().map(|c| c.amount_minor).sum::<i64>();
+    let oct = |st: Arc<dyn AnalyticsStore>, zone: &'static str| async move {
+        st.summarize(a, date(2026, 10, 1), date(2026, 11, 1), zone, 5).await.expect("summarize")
+    };
+    assert_eq!(total(&oct(store.clone(), "UTC").await), 15_000);
+    store.apply(vec![processed(&e1)], &pos(4)).await.expect("apply");
+    assert_eq!(total(&oct(store.clone(), "UTC").await), 15_000, "a redelivered add counts once");
+    let removed = Processed::Removed { user_id: a, entry_id: e1.id, removed_at: Timestamp::now() };
+    store.apply(vec![removed], &pos(5)).await.expect("apply");
+    store.apply(vec![processed(&e1)], &pos(6)).await.expect("apply");
+    assert_eq!(total(&oct(store.clone(), "UTC").await), 5_000, "a tombstone is permanent");
+    assert!(store.known(a, e1.id).await.expect("known"));
+    // Tombstone before the add (replay of a partition from another point).
+    let e4 = entry(a, 1, "2026-10-03T08:00:00Z");
+    store.apply(vec![Processed::Removed { user_id: a, entry_id: e4.id, removed_at: Timestamp::now() }, processed(&e4)], &pos(8)).await.expect("apply");
+    assert!(store.entry(a, e4.id).await.expect("entry").is_none());
+    // Windows are cut in the user's zone: 2026-10-02T05:00Z is Oct 2 in UTC, Oct 1 in Los Angeles.
+    let s = store.summarize(a, date(2026, 10, 2), date(2026, 10, 3), "UTC", 5).await.expect("summarize");
+    assert_eq!(total(&s), 5_000);
+    store.apply(vec![Processed::Settings { user_id: a, settings: settings("America/Los_Angeles") }], &pos(9)).await.expect("apply");
+    let la = store.summarize(a, date(2026, 10, 1), date(2026, 10, 2), "America/Los_Angeles", 5).await.expect("summarize");
+    assert_eq!(total(&la), 5_000);
+    assert_eq!(la.merchants.first().map(|m| m.amount_minor), Some(5_000));
+    // Lists: newest first, paged, per user.
+    let more: Vec<Entry> = (0..7).map(|i| entry(b, 100 + i, &format!("2026-09-{:02}T10:00:00Z", i + 1))).collect();
+    store.apply(more.iter().map(processed).collect(), &pos(20)).await.expect("apply");
+    let p1 = store.list(b, &ListQuery { limit: 5, ..Default::default() }).await.expect("list");
+    assert_eq!(p1.entries.len(), 5);
+    assert_eq!(p1.entries[0].entry.id, e3.id, "newest first");
+    let p2 = store.list(b, &ListQuery { limit: 5, after: p1.next, ..Default::default() }).await.expect("list");
+    assert_eq!(p2.entries.len(), 3);
+    assert!(p2.next.is_none());
+    assert!(!store.wait_applied(Position { partition: 0, offset: 1_000_000 }, Duration::from_millis(20)).await);
+    store.healthcheck().await.expect("healthy");
+}
+
+/// Accounts: users, unique emails, settings, refresh rotation and reuse.
+pub async fn accounts_story(accounts: Arc<dyn Accounts>) {
+    let email = format!("{}@example.com", uuid::Uuid::new_v4());
+    let u = User { id: user(), email: email.clone(), settings: settings("Asia/Kolkata"), created_at: Timestamp::from_second(1_800_000_000).expect("ts") };
+    accounts.create_user(&u, "hash").await.expect("create");
+    let dup = User { id: user(), ..u.clone() };
+    assert!(matches!(accounts.create_user(&dup, "hash").await, Err(AccountsError::DuplicateEmail)));
+    let (found, hash) = accounts.user_by_email(&email).await.expect("by email").expect("exists");
+    assert_eq!((found, hash.as_str()), (u.clone(), "hash"));
+    accounts.update_settings(u.id, &settings("UTC")).await.expect("update");
+    assert_eq!(accounts.user(u.id).await.expect("user").expect("exists").settings.time_zone, "UTC");
+    assert!(matches!(accounts.update_settings(user(), &settings("UTC")).await, Err(AccountsError::NotFound)));
+    let now = Timestamp::now();
+    let later = now + jiff::SignedDuration::from_hours(1);
+    let tok = |h: &str| RefreshToken { hash: h.into(), family: format!("fam-{email}"), user_id: u.id, expires_at: later };
+    accounts.insert_refresh(&tok("h1")).await.expect("insert");
+    assert_eq!(accounts.rotate_refresh("h1", &tok("h2"), now).await.expect("rotate"), Rotation::Rotated(u.id));
+    assert_eq!(accounts.rotate_refresh("h1", &tok("h3"), now).await.expect("rotate"), Rotation::Reused);
+    assert_ne!(accounts.rotate_refresh("h2", &tok("h4"), now).await.expect("rotate"), Rotation::Rotated(u.id), "family revoked");
+    assert_eq!(accounts.rotate_refresh("nope", &tok("h5"), now).await.expect("rotate"), Rotation::Invalid);
+    let expired = RefreshToken { hash: "old".into(), family: format!("fam2-{email}"), user_id: u.id, expires_at: now };
+    accounts.insert_refresh(&expired).await.expect("insert");
+    assert_eq!(accounts.rotate_refresh("old", &tok("h6"), later).await.expect("rotate"), Rotation::Invalid);
+    accounts.insert_refresh(&RefreshToken { hash: "h7".into(), family: format!("fam3-{email}"), ..tok("x") }).await.expect("insert");
+    assert!(accounts.revoke_family_of("h7").await.expect("revoke"));
+    assert_ne!(accounts.rotate_refresh("h7", &tok("h8"), now).await.expect("rotate"), Rotation::Rotated(u.id));
+    accounts.healthcheck().await.expect("healthy");
+}

@@ -1,0 +1,48 @@
+//! The conformance stories on the embedded engines.
+
+use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
+use spendstream_backends::sqlite_accounts::SqliteAccounts;
+use spendstream_core::ports::EventLog;
+use spendstream_testkit::conformance::{accounts_story, event_log_story, store_story};
+use std::sync::Arc;
+
+#[tokio::test]
+async fn embedded_event_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let log: Arc<dyn EventLog> = Arc::new(EmbeddedEventLog::open(&path).await.unwrap());
+    event_log_story(log, || async move { Arc::new(EmbeddedEventLog::open(&path).await.unwrap()) as Arc<dyn EventLog> }).await;
+}
+
+#[tokio::test]
+async fn embedded_store() {
+    store_story(Arc::new(EmbeddedStore::in_memory())).await;
+}
+
+#[tokio::test]
+async fn embedded_store_survives_a_snapshot() {
+    use spendstream_core::ports::{AnalyticsStore, Position, Processed};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).await.unwrap();
+    let u = spendstream_core::UserId(uuid::Uuid::now_v7());
+    let e = spendstream_testkit::conformance::entry(u, 4200, "2026-10-01T10:00:00Z");
+    let p = Processed::Added(spendstream_core::ProcessedEntry {
+        entry: e.clone(),
+        category: spendstream_core::CategoryId("food_dining".into()),
+        category_source: spendstream_core::CategorySource::User,
+        category_reason: "set by the user".into(),
+    });
+    store.apply(vec![p], &[Position { partition: 0, offset: 41 }]).await.unwrap();
+    store.checkpoint().await.unwrap();
+    let back = EmbeddedStore::open(dir.path()).await.unwrap();
+    assert_eq!(back.resume_from().await.unwrap(), vec![Position { partition: 0, offset: 42 }]);
+    let got = back.entry(u, e.id).await.unwrap().expect("entry survives");
+    assert_eq!(got.entry, e);
+    assert_eq!(got.category_source, spendstream_core::CategorySource::User);
+}
+
+#[tokio::test]
+async fn sqlite_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    accounts_story(Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap())).await;
+}
