@@ -36,11 +36,30 @@ pub enum Command {
         /// CSV file, or - for standard input.
         file: PathBuf,
     },
+    /// Offline tools of the ingest path.
+    Ingest {
+        /// What to do.
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
+    /// Read merchant strings, one a line, and print `merchant,category,reason` CSV.
+    Categorise,
     /// Inspect configuration.
     Config {
         /// What to do.
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+/// `ingest` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Parse SMS from JSON lines `{"id","sender","text"}` on stdin; one JSON line out per input.
+    Parse {
+        /// Input is JSON lines (the only format so far).
+        #[arg(long)]
+        jsonl: bool,
     },
 }
 

@@ -32,8 +32,11 @@ pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<
         .user_by_email(&email.trim().to_lowercase())
         .await?
         .with_context(|| format!("no account with email {email}"))?;
-    let input: Box<dyn Read> =
-        if file == Path::new("-") { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file).with_context(|| file.display().to_string())?) };
+    let input: Box<dyn Read> = if file == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).with_context(|| file.display().to_string())?)
+    };
     let mut reader = csv::Reader::from_reader(std::io::BufReader::new(input));
     let (mut batch, mut total, mut errors) = (Vec::with_capacity(BATCH), 0usize, 0usize);
     for (line, row) in reader.deserialize::<Row>().enumerate() {

@@ -10,7 +10,7 @@ mod serve;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ConfigCommand};
+use cli::{Cli, Command, ConfigCommand, IngestCommand};
 use spendstream_core::Config;
 
 fn init_tracing() {
@@ -32,6 +32,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve::serve(load()?).await,
         Command::Sql { query, format } => serve::sql(load()?, &query, format).await,
         Command::Import { email, file } => import::import(load()?, &email, &file).await,
+        Command::Ingest { command: IngestCommand::Parse { .. } } => {
+            let rules = spendstream_ingest::sms::SmsRules::shipped();
+            let stats = spendstream_ingest::sms::parse_jsonl(rules, std::io::stdin().lock(), std::io::stdout().lock())?;
+            eprintln!("{} lines, {} transactions, {} errors", stats.lines, stats.transactions, stats.errors);
+            Ok(())
+        }
+        Command::Categorise => categorise(&load()?),
         Command::Config { command: ConfigCommand::Check } => {
             let config = load()?;
             serve::check(&config).await?;
@@ -43,4 +50,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn categorise(config: &Config) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let c = spendstream_processors::categorise::Categoriser::new(&config.categories)?;
+    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    out.write_record(["merchant", "category", "reason"])?;
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let merchant = line.trim();
+        if merchant.is_empty() {
+            continue;
+        }
+        let got = c.categorise(&spendstream_processors::categorise::CategoriseInput {
+            merchant: Some(merchant),
+            ..Default::default()
+        });
+        out.write_record([merchant, got.category.as_str(), &got.reason.describe()])?;
+    }
+    out.flush()?;
+    std::io::stdout().flush()?;
+    Ok(())
 }

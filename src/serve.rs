@@ -84,9 +84,11 @@ pub async fn check(config: &Config) -> anyhow::Result<()> {
 /// plus the log tail, processed with the same rules as the server.
 pub async fn sql(config: Config, query: &str, format: Format) -> anyhow::Result<()> {
     let dir = &config.storage.data_dir;
-    let store = Arc::new(
-        if dir.join("store").exists() { EmbeddedStore::open(&dir.join("store")).await? } else { EmbeddedStore::in_memory() },
-    );
+    let store = Arc::new(if dir.join("store").exists() {
+        EmbeddedStore::open(&dir.join("store")).await?
+    } else {
+        EmbeddedStore::in_memory()
+    });
     let log_path = dir.join("events.db");
     if log_path.exists() {
         let log: Arc<dyn EventLog> = Arc::new(EmbeddedEventLog::open(&log_path).await?);
@@ -110,10 +112,8 @@ async fn replay(config: &Config, log: Arc<dyn EventLog>, store: Arc<EmbeddedStor
             return Ok(());
         }
         let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
-        let batch = records
-            .into_iter()
-            .map(|r| spendstream_processors::process::process(&categoriser, r.event))
-            .collect();
+        let batch =
+            records.into_iter().map(|r| spendstream_processors::process::process(&categoriser, r.event)).collect();
         store.apply(batch, &positions).await?;
     }
 }

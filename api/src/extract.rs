@@ -34,7 +34,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
         }
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(JsonBytes(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(crate::state::body_limit())),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(crate::state::body_limit()))
+            }
             Err(e) => Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
         }
     }
@@ -70,9 +72,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(q) => Ok(ValidQuery(q.0)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ApiError::BadRequest(format!("invalid query string: {}", e.body_text().trim_start_matches("Failed to deserialize query string: "))))
-            }
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(format!(
+                "invalid query string: {}",
+                e.body_text().trim_start_matches("Failed to deserialize query string: ")
+            ))),
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }

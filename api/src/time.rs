@@ -25,10 +25,7 @@ fn short(s: &str) -> String {
 pub fn parse_occurred_at(s: &str, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, String> {
     let ts = if s.trim().len() == 10 {
         let d = parse_date(s)?;
-        d.to_datetime(Time::constant(12, 0, 0, 0))
-            .to_zoned_datetime(tz.clone())
-            .map_err(|e| e.to_string())?
-            .timestamp()
+        d.to_datetime(Time::constant(12, 0, 0, 0)).to_zoned_datetime(tz.clone()).map_err(|e| e.to_string())?.timestamp()
     } else {
         s.trim()
             .parse::<Timestamp>()

@@ -2,9 +2,9 @@
 //! stored hashed, rotated on use).
 
 use crate::error::ApiError;
+use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -101,9 +101,7 @@ pub fn hash_password_blocking(password: &str) -> Result<String, ApiError> {
 
 /// Checks a password against an argon2 hash (blocking).
 pub fn verify_password_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// Runs a blocking password operation off the async threads.

@@ -1,5 +1,7 @@
 //! The REST API as a user meets it: sign-up to reports, through the router.
 
+#![allow(clippy::unwrap_used)]
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
@@ -14,7 +16,14 @@ async fn signup_login_refresh_rotation_and_logout() {
     assert_eq!(r.body["user"]["email"], "ana@example.com");
     assert_eq!(r.body["user"]["currency"], "INR");
 
-    let dup = app.call("POST", "/v1/auth/signup", None, Some(json!({"email": "ana@example.com", "password": "another long phrase"}))).await;
+    let dup = app
+        .call(
+            "POST",
+            "/v1/auth/signup",
+            None,
+            Some(json!({"email": "ana@example.com", "password": "another long phrase"})),
+        )
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
 
     let login = app.call("POST", "/v1/auth/login", None, Some(good)).await;
@@ -35,9 +44,19 @@ async fn signup_login_refresh_rotation_and_logout() {
     assert_eq!(after.status, StatusCode::UNAUTHORIZED, "family revoked");
 
     // Logout revokes.
-    let l2 = app.call("POST", "/v1/auth/login", None, Some(json!({"email": "ana@example.com", "password": "correct horse battery"}))).await;
+    let l2 = app
+        .call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "ana@example.com", "password": "correct horse battery"})),
+        )
+        .await;
     let refresh3 = l2.body["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(app.call("POST", "/v1/auth/logout", None, Some(json!({"refresh_token": refresh3}))).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call("POST", "/v1/auth/logout", None, Some(json!({"refresh_token": refresh3}))).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(
         app.call("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh3}))).await.status,
         StatusCode::UNAUTHORIZED
@@ -71,7 +90,14 @@ async fn failed_logins_are_rate_limited_per_account() {
     for _ in 0..3 {
         assert_eq!(app.call("POST", "/v1/auth/login", None, Some(bad.clone())).await.status, StatusCode::UNAUTHORIZED);
     }
-    let limited = app.call("POST", "/v1/auth/login", None, Some(json!({"email": "rl@example.com", "password": "correct horse battery"}))).await;
+    let limited = app
+        .call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "rl@example.com", "password": "correct horse battery"})),
+        )
+        .await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
@@ -84,7 +110,8 @@ async fn failed_logins_are_rate_limited_per_address() {
         let body = json!({"email": format!("nobody{i}@example.com"), "password": "wrong wrong wrong"});
         assert_eq!(app.call("POST", "/v1/auth/login", None, Some(body)).await.status, StatusCode::UNAUTHORIZED);
     }
-    let r = app.call("POST", "/v1/auth/login", None, Some(json!({"email": "fresh@example.com", "password": "x"}))).await;
+    let r =
+        app.call("POST", "/v1/auth/login", None, Some(json!({"email": "fresh@example.com", "password": "x"}))).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -92,7 +119,8 @@ async fn failed_logins_are_rate_limited_per_address() {
 async fn add_categorise_idempotency_and_remove() {
     let app = TestApp::spawn().await;
     let (tok, _) = app.signup("e@example.com", "Asia/Kolkata").await;
-    let e = app.add(&tok, json!({"amount": "249.50", "merchant": "SWIGGY*ORDER 1234", "occurred_at": "2026-10-15"})).await;
+    let e =
+        app.add(&tok, json!({"amount": "249.50", "merchant": "SWIGGY*ORDER 1234", "occurred_at": "2026-10-15"})).await;
     assert_eq!(e["amount_minor"], 24950);
     assert_eq!(e["amount"], "249.50");
     assert_eq!(e["currency"], "INR");
@@ -126,7 +154,10 @@ async fn add_categorise_idempotency_and_remove() {
 
     let id = e["id"].as_str().unwrap();
     assert_eq!(app.call("GET", &format!("/v1/expenses/{id}"), Some(&tok), None).await.status, StatusCode::OK);
-    assert_eq!(app.call("DELETE", &format!("/v1/expenses/{id}"), Some(&tok), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call("DELETE", &format!("/v1/expenses/{id}"), Some(&tok), None).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.call("DELETE", &format!("/v1/expenses/{id}"), Some(&tok), None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.call("GET", &format!("/v1/expenses/{id}"), Some(&tok), None).await.status, StatusCode::NOT_FOUND);
     let oct = app.call("GET", "/v1/reports?period=month&date=2026-10-01", Some(&tok), None).await;
@@ -139,7 +170,11 @@ async fn list_filters_and_cursor_pagination() {
     let (tok, _) = app.signup("l@example.com", "UTC").await;
     for day in 1..=9 {
         let merchant = if day % 3 == 0 { "Uber" } else { "Swiggy" };
-        app.add(&tok, json!({"amount": format!("{day}0"), "merchant": merchant, "occurred_at": format!("2026-09-0{day}")})).await;
+        app.add(
+            &tok,
+            json!({"amount": format!("{day}0"), "merchant": merchant, "occurred_at": format!("2026-09-0{day}")}),
+        )
+        .await;
     }
     let mut seen = Vec::new();
     let mut url = "/v1/expenses?limit=4".to_owned();
@@ -165,7 +200,14 @@ async fn list_filters_and_cursor_pagination() {
     assert_eq!(transport.body["entries"].as_array().unwrap().len(), 3);
     let range = app.call("GET", "/v1/expenses?from=2026-09-02&to=2026-09-04", Some(&tok), None).await;
     assert_eq!(range.body["entries"].as_array().unwrap().len(), 3, "to is inclusive for dates");
-    for bad in ["/v1/expenses?limit=0", "/v1/expenses?limit=100000", "/v1/expenses?cursor=zzz", "/v1/expenses?from=2026-02-30", "/v1/expenses?category=nope", "/v1/expenses?bogus=1"] {
+    for bad in [
+        "/v1/expenses?limit=0",
+        "/v1/expenses?limit=100000",
+        "/v1/expenses?cursor=zzz",
+        "/v1/expenses?from=2026-02-30",
+        "/v1/expenses?category=nope",
+        "/v1/expenses?bogus=1",
+    ] {
         let r = app.call("GET", bad, Some(&tok), None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
     }
@@ -226,7 +268,9 @@ async fn reports_cut_in_the_users_zone_and_week() {
 async fn stats_rolling_windows() {
     let app = TestApp::spawn().await;
     let (tok, _) = app.signup("s@example.com", "UTC").await;
-    for (date, amount) in [("2026-11-20", "10"), ("2026-11-14", "20"), ("2026-10-01", "40"), ("2026-01-05", "80"), ("2025-12-31", "160")] {
+    for (date, amount) in
+        [("2026-11-20", "10"), ("2026-11-14", "20"), ("2026-10-01", "40"), ("2026-01-05", "80"), ("2025-12-31", "160")]
+    {
         app.add(&tok, json!({"amount": amount, "merchant": "Swiggy", "occurred_at": date})).await;
     }
     let r = app.call("GET", "/v1/stats?date=2026-11-20", Some(&tok), None).await;
@@ -237,7 +281,14 @@ async fn stats_rolling_windows() {
         .iter()
         .map(|w| (w["name"].as_str().unwrap().to_owned(), w["spent"]["minor"].as_i64().unwrap()))
         .collect();
-    let want = [("today", 1000), ("last_7_days", 3000), ("last_30_days", 3000), ("last_90_days", 7000), ("month_to_date", 3000), ("year_to_date", 15000)];
+    let want = [
+        ("today", 1000),
+        ("last_7_days", 3000),
+        ("last_30_days", 3000),
+        ("last_90_days", 7000),
+        ("month_to_date", 3000),
+        ("year_to_date", 15000),
+    ];
     assert_eq!(spent, want.iter().map(|(n, v)| (n.to_string(), *v)).collect::<Vec<_>>());
 }
 
@@ -342,7 +393,19 @@ async fn openapi_covers_every_endpoint() {
     let r = app.call("GET", "/openapi.json", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     let paths = r.body["paths"].as_object().unwrap();
-    for p in ["/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/v1/me", "/v1/expenses", "/v1/expenses/{id}", "/v1/categories", "/v1/reports", "/v1/stats", "/health/ready"] {
+    for p in [
+        "/v1/auth/signup",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/v1/me",
+        "/v1/expenses",
+        "/v1/expenses/{id}",
+        "/v1/categories",
+        "/v1/reports",
+        "/v1/stats",
+        "/health/ready",
+    ] {
         assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
     }
     assert!(paths["/v1/expenses"]["post"].is_object());
@@ -357,7 +420,8 @@ async fn restart_keeps_everything() {
     let app = TestApp::spawn().await;
     let (tok, _) = app.signup("restart@example.com", "Europe/Berlin").await;
     for i in 1..=20 {
-        app.add(&tok, json!({"amount": format!("{i}.50"), "merchant": "REWE Markt", "occurred_at": "2026-10-10"})).await;
+        app.add(&tok, json!({"amount": format!("{i}.50"), "merchant": "REWE Markt", "occurred_at": "2026-10-10"}))
+            .await;
     }
     let before = app.call("GET", "/v1/reports?period=month&date=2026-10-10", Some(&tok), None).await.body;
     let config = (*app.state.config).clone();
@@ -365,7 +429,15 @@ async fn restart_keeps_everything() {
     let app = TestApp::start(config, dir).await;
     // The runner replays from the snapshot; wait until it has caught up.
     let head = app.ports.log_head.unwrap();
-    assert!(app.ports.store.wait_applied(spendstream_core::ports::Position { partition: 0, offset: head - 1 }, std::time::Duration::from_secs(10)).await);
+    assert!(
+        app.ports
+            .store
+            .wait_applied(
+                spendstream_core::ports::Position { partition: 0, offset: head - 1 },
+                std::time::Duration::from_secs(10)
+            )
+            .await
+    );
     let after = app.call("GET", "/v1/reports?period=month&date=2026-10-10", Some(&tok), None).await.body;
     assert_eq!(before, after);
     assert_eq!(after["count"], 20);

@@ -25,9 +25,9 @@ impl SharedState for InProcessShared {
     async fn check(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, SharedError> {
         let hits = self.hits.lock();
         Ok(match hits.get(key) {
-            Some((start, n)) if start.elapsed() < window && *n >= limit => RateDecision::Limited {
-                retry_after_secs: (window - start.elapsed()).as_secs().max(1),
-            },
+            Some((start, n)) if start.elapsed() < window && *n >= limit => {
+                RateDecision::Limited { retry_after_secs: (window - start.elapsed()).as_secs().max(1) }
+            }
             _ => RateDecision::Allowed,
         })
     }

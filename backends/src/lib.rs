@@ -3,7 +3,7 @@
 //! - [`embedded`]: `EmbeddedEventLog` (SQLite, group commit) and
 //!   `EmbeddedStore` (in-memory windows, Arrow snapshots).
 //! - [`sql`]: read-only SQL over the embedded store through DataFusion.
-//! - [`sqlite_accounts`]: `SqliteAccounts`.
+//! - [`sqlite_accounts`]: `SqliteAccounts` (users and refresh tokens).
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
 
 pub mod embedded;

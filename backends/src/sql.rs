@@ -53,13 +53,11 @@ impl SqlEngine {
 
     /// Runs one read-only statement and returns its batches.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, SqlError> {
-        let opts = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
+        let opts = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
         let df = self.ctx.sql_with_options(sql, opts).await.map_err(|e| {
             let msg = e.to_string();
-            if msg.contains("not supported") || msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement") {
+            if msg.contains("not supported") || msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement")
+            {
                 SqlError::NotReadOnly(msg)
             } else {
                 SqlError::Query(msg)

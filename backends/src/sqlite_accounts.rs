@@ -36,11 +36,7 @@ impl SqliteAccounts {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .map_err(err)?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(err)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
@@ -116,14 +112,16 @@ impl Accounts for SqliteAccounts {
     }
 
     async fn insert_refresh(&self, t: &RefreshToken) -> Result<(), AccountsError> {
-        sqlx::query("INSERT INTO refresh_tokens (hash, family, user_id, expires_at, state) VALUES (?, ?, ?, ?, 'current')")
-            .bind(&t.hash)
-            .bind(&t.family)
-            .bind(t.user_id.to_string())
-            .bind(t.expires_at.as_millisecond())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, family, user_id, expires_at, state) VALUES (?, ?, ?, ?, 'current')",
+        )
+        .bind(&t.hash)
+        .bind(&t.family)
+        .bind(t.user_id.to_string())
+        .bind(t.expires_at.as_millisecond())
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
         Ok(())
     }
 
@@ -156,14 +154,16 @@ impl Accounts for SqliteAccounts {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        sqlx::query("INSERT INTO refresh_tokens (hash, family, user_id, expires_at, state) VALUES (?, ?, ?, ?, 'current')")
-            .bind(&next.hash)
-            .bind(&family)
-            .bind(&user)
-            .bind(next.expires_at.as_millisecond())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, family, user_id, expires_at, state) VALUES (?, ?, ?, ?, 'current')",
+        )
+        .bind(&next.hash)
+        .bind(&family)
+        .bind(&user)
+        .bind(next.expires_at.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
         tx.commit().await.map_err(err)?;
         let id = uuid::Uuid::parse_str(&user).map_err(|e| AccountsError::Other(e.to_string()))?;
         Ok(Rotation::Rotated(UserId(id)))

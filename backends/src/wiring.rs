@@ -51,11 +51,9 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
         }
     };
     let store: Arc<dyn AnalyticsStore> = match config.backends.store {
-        StoreKind::Embedded => Arc::new(
-            EmbeddedStore::open(&dir.join("store"))
-                .await
-                .map_err(|e| fail("backends.store")(e.to_string()))?,
-        ),
+        StoreKind::Embedded => {
+            Arc::new(EmbeddedStore::open(&dir.join("store")).await.map_err(|e| fail("backends.store")(e.to_string()))?)
+        }
     };
     let accounts: Arc<dyn Accounts> = match config.backends.accounts {
         AccountsKind::Sqlite => Arc::new(
@@ -78,10 +76,10 @@ pub fn jwt_secret(config: &Config) -> Result<Vec<u8>, WiringError> {
     }
     let path = config.storage.data_dir.join("jwt.secret");
     let err = |e: std::io::Error| fail("auth.jwt_secret")(format!("{}: {e}", path.display()));
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        if s.trim().len() >= 32 {
-            return Ok(s.trim().as_bytes().to_vec());
-        }
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().as_bytes().to_vec());
     }
     let secret = random_secret().map_err(|e| fail("auth.jwt_secret")(e.to_string()))?;
     write_private(&path, &secret).map_err(err)?;

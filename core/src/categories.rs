@@ -57,8 +57,7 @@ pub struct CategoryDef {
 pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut first_id: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut first_rule: std::collections::HashMap<String, (usize, String)> =
-        std::collections::HashMap::new();
+    let mut first_rule: std::collections::HashMap<String, (usize, String)> = std::collections::HashMap::new();
     for (i, def) in defs.iter().enumerate() {
         let id = def.id.as_str();
         if !valid_id(id) {
@@ -67,9 +66,7 @@ pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
             ));
         }
         if let Some(first) = first_id.get(id) {
-            problems.push(format!(
-                "categories[{i}].id: duplicate id '{id}' (first defined at categories[{first}])"
-            ));
+            problems.push(format!("categories[{i}].id: duplicate id '{id}' (first defined at categories[{first}])"));
         } else {
             first_id.insert(id, i);
         }
@@ -85,16 +82,12 @@ pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
                     continue;
                 }
                 if body.contains('*') {
-                    problems.push(format!(
-                        "{path}: '{rule}' may use '*' only at the end (prefix match)"
-                    ));
+                    problems.push(format!("{path}: '{rule}' may use '*' only at the end (prefix match)"));
                 }
                 let key = rule_key(rule);
                 match first_rule.get(&key) {
-                    Some((other_cat, other_path)) if *other_cat != i => problems.push(format!(
-                        "{path}: '{rule}' also selects '{}' at {other_path}",
-                        defs[*other_cat].id
-                    )),
+                    Some((other_cat, other_path)) if *other_cat != i => problems
+                        .push(format!("{path}: '{rule}' also selects '{}' at {other_path}", defs[*other_cat].id)),
                     Some(_) => {}
                     None => {
                         first_rule.insert(key, (i, path));
@@ -103,18 +96,9 @@ pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
             }
         }
         for (j, pattern) in def.patterns.iter().enumerate() {
-            if let Err(e) = regex::RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .build()
-            {
-                let msg = e
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                problems.push(format!(
-                    "categories[{i}].patterns[{j}]: invalid regex: {msg}"
-                ));
+            if let Err(e) = regex::RegexBuilder::new(pattern).case_insensitive(true).build() {
+                let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                problems.push(format!("categories[{i}].patterns[{j}]: invalid regex: {msg}"));
             }
         }
     }
@@ -194,27 +178,15 @@ mod tests {
         let problems = validate_categories(&[a, b]);
         let all = problems.join("\n");
         assert!(all.contains("categories[0].id: 'Food' must start"), "{all}");
+        assert!(all.contains("categories[1].id: duplicate id 'Food'"), "{all}");
+        assert!(all.contains("categories[0].name: must not be empty"), "{all}");
+        assert!(all.contains("categories[0].keywords[0]: '**' has no letter"), "{all}");
+        assert!(all.contains("categories[0].keywords[1]: 'ca*fe' may use '*'"), "{all}");
+        assert!(all.contains("categories[0].patterns[0]: invalid regex"), "{all}");
         assert!(
-            all.contains("categories[1].id: duplicate id 'Food'"),
+            all.contains("categories[1].merchants[0]: 'PIZZA' also selects 'Food' at categories[0].keywords[2]"),
             "{all}"
         );
-        assert!(
-            all.contains("categories[0].name: must not be empty"),
-            "{all}"
-        );
-        assert!(
-            all.contains("categories[0].keywords[0]: '**' has no letter"),
-            "{all}"
-        );
-        assert!(
-            all.contains("categories[0].keywords[1]: 'ca*fe' may use '*'"),
-            "{all}"
-        );
-        assert!(
-            all.contains("categories[0].patterns[0]: invalid regex"),
-            "{all}"
-        );
-        assert!(all.contains("categories[1].merchants[0]: 'PIZZA' also selects 'Food' at categories[0].keywords[2]"), "{all}");
         assert!(all.contains("no category with id 'other'"), "{all}");
     }
 

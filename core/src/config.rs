@@ -210,18 +210,17 @@ impl Config {
 
     /// Loads the layers with an explicit environment provider (for tests).
     pub fn load_with_env(file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
-        let mut fig = Figment::new()
-            .merge(Toml::string(DEFAULT_TOML))
-            .merge(Toml::string(CATEGORIES_TOML));
+        let mut fig = Figment::new().merge(Toml::string(DEFAULT_TOML)).merge(Toml::string(CATEGORIES_TOML));
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(ConfigError { problems: vec![format!("--config: no such file {}", path.display())] });
             }
             fig = fig.merge(Toml::file(path));
         }
-        let config: Config = fig.merge(env).extract().map_err(|e| ConfigError {
-            problems: e.into_iter().map(|e| describe_figment_error(&e)).collect(),
-        })?;
+        let config: Config = fig
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError { problems: e.into_iter().map(|e| describe_figment_error(&e)).collect() })?;
         let problems = config.validate();
         if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
     }
@@ -270,10 +269,10 @@ impl Config {
     /// The configuration as TOML-like JSON with secrets hidden (for `config show`).
     pub fn redacted(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(auth) = v.get_mut("auth").and_then(|a| a.as_object_mut()) {
-            if auth.get("jwt_secret").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty()) {
-                auth.insert("jwt_secret".into(), "***".into());
-            }
+        if let Some(auth) = v.get_mut("auth").and_then(|a| a.as_object_mut())
+            && auth.get("jwt_secret").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty())
+        {
+            auth.insert("jwt_secret".into(), "***".into());
         }
         v
     }
@@ -281,15 +280,12 @@ impl Config {
 
 fn describe_figment_error(e: &figment::Error) -> String {
     let path = e.path.join(".");
-    let source = e
-        .metadata
-        .as_ref()
-        .map(|m| format!(" (from {})", m.name))
-        .unwrap_or_default();
+    let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
     if path.is_empty() { format!("{}{source}", e.kind) } else { format!("{path}: {}{source}", e.kind) }
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
@@ -323,10 +319,7 @@ mod tests {
             jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
             let e = Config::load(Some(Path::new("bad.toml"))).expect_err("unknown key");
             assert!(e.to_string().contains("lisen"), "{e}");
-            jail.create_file(
-                "bad2.toml",
-                "[defaults]\ntime_zone = \"Mars/Base\"\n[auth]\njwt_secret = \"short\"\n",
-            )?;
+            jail.create_file("bad2.toml", "[defaults]\ntime_zone = \"Mars/Base\"\n[auth]\njwt_secret = \"short\"\n")?;
             let e = Config::load(Some(Path::new("bad2.toml"))).expect_err("invalid");
             assert_eq!(e.problems.len(), 2, "{e}");
             assert!(e.problems.iter().any(|p| p.starts_with("defaults.time_zone")));

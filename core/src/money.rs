@@ -19,8 +19,8 @@ impl Currency {
     /// a minor unit (XAU, XXX, ...) are refused.
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         let upper = code.trim().to_ascii_uppercase();
-        let c = iso_currency::Currency::from_code(&upper)
-            .ok_or_else(|| MoneyError::UnknownCurrency(code.to_owned()))?;
+        let c =
+            iso_currency::Currency::from_code(&upper).ok_or_else(|| MoneyError::UnknownCurrency(code.to_owned()))?;
         if c.exponent().is_none() {
             return Err(MoneyError::UnknownCurrency(code.to_owned()));
         }
@@ -145,21 +145,13 @@ fn parse_amount(text: &str, currency: Currency) -> Result<i64, MoneyError> {
     let exp = currency.exponent();
     let frac = frac.trim_end_matches('0');
     if frac.len() > exp as usize {
-        return Err(MoneyError::TooManyDecimals {
-            currency: currency.code(),
-            max: exp,
-            got: frac.len(),
-        });
+        return Err(MoneyError::TooManyDecimals { currency: currency.code(), max: exp, got: frac.len() });
     }
     let int = int.trim_start_matches('0');
     if int.len() > 13 {
         return Err(MoneyError::TooLarge);
     }
-    let major: i64 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| bad())?
-    };
+    let major: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
     if major >= MAX_MAJOR_UNITS {
         return Err(MoneyError::TooLarge);
     }
@@ -182,12 +174,7 @@ pub fn format_minor(minor: i64, exp: u32) -> String {
         return format!("{sign}{abs}");
     }
     let scale = 10_u64.pow(exp);
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = exp as usize
-    )
+    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -210,10 +197,7 @@ mod tests {
         assert_eq!(inr().parse_amount(".5").unwrap(), 50);
         let jpy = Currency::parse("JPY").unwrap();
         assert_eq!(jpy.parse_amount("1500").unwrap(), 1500);
-        assert!(matches!(
-            jpy.parse_amount("1500.5"),
-            Err(MoneyError::TooManyDecimals { max: 0, .. })
-        ));
+        assert!(matches!(jpy.parse_amount("1500.5"), Err(MoneyError::TooManyDecimals { max: 0, .. })));
         let kwd = Currency::parse("KWD").unwrap();
         assert_eq!(kwd.parse_amount("1.234").unwrap(), 1234);
         assert_eq!(kwd.format(1234), "1.234");

@@ -62,11 +62,7 @@ impl WeekStart {
 
     /// Lower-case day name.
     pub fn name(&self) -> &'static str {
-        WEEKDAYS
-            .iter()
-            .find(|(_, d)| *d == self.0)
-            .map(|(n, _)| *n)
-            .unwrap_or("monday")
+        WEEKDAYS.iter().find(|(_, d)| *d == self.0).map(|(n, _)| *n).unwrap_or("monday")
     }
 }
 
@@ -111,10 +107,7 @@ impl DateRange {
 
     /// The UTC instants `[start, end)` of this range in `tz`.
     pub fn instants(&self, tz: &TimeZone) -> Result<(Timestamp, Timestamp), jiff::Error> {
-        Ok((
-            self.start.to_zoned_datetime(tz.clone())?.timestamp(),
-            self.end.to_zoned_datetime(tz.clone())?.timestamp(),
-        ))
+        Ok((self.start.to_zoned_datetime(tz.clone())?.timestamp(), self.end.to_zoned_datetime(tz.clone())?.timestamp()))
     }
 }
 
@@ -122,8 +115,7 @@ impl DateRange {
 pub fn period_range(period: Period, date: Date, week_start: WeekStart) -> DateRange {
     let start = match period {
         Period::Week => {
-            let back = (date.weekday().to_monday_zero_offset() - week_start.0.to_monday_zero_offset())
-                .rem_euclid(7);
+            let back = (date.weekday().to_monday_zero_offset() - week_start.0.to_monday_zero_offset()).rem_euclid(7);
             date.checked_sub(i64::from(back).days()).unwrap_or(date)
         }
         Period::Month => date.first_of_month(),

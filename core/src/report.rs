@@ -226,10 +226,7 @@ pub struct ReportRequest<'a> {
 impl ReportRequest<'_> {
     /// The current and previous ranges.
     pub fn ranges(&self) -> (DateRange, DateRange) {
-        (
-            period_range(self.period, self.date, self.week_start),
-            previous_range(self.period, self.date, self.week_start),
-        )
+        (period_range(self.period, self.date, self.week_start), previous_range(self.period, self.date, self.week_start))
     }
 }
 
@@ -294,7 +291,11 @@ pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &
             .merchants
             .iter()
             .filter(|m| m.currency == cur)
-            .map(|m| MerchantLine { merchant: m.merchant.clone(), amount: Amount::new(m.amount_minor, cur), count: m.count })
+            .map(|m| MerchantLine {
+                merchant: m.merchant.clone(),
+                amount: Amount::new(m.amount_minor, cur),
+                count: m.count,
+            })
             .collect(),
         previous: PreviousPeriod {
             start: prev_range.start,
@@ -309,7 +310,12 @@ pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &
         },
         other_currencies: others
             .into_iter()
-            .map(|(c, t)| CurrencyTotals { currency: c, spent: Amount::new(t.spent, c), income: Amount::new(t.income, c), count: t.count })
+            .map(|(c, t)| CurrencyTotals {
+                currency: c,
+                spent: Amount::new(t.spent, c),
+                income: Amount::new(t.income, c),
+                count: t.count,
+            })
             .collect(),
     }
 }
@@ -342,7 +348,13 @@ fn bucket_lines(period: Period, range: DateRange, filled: &BTreeMap<Date, Totals
     while d < range.end {
         let t = filled.get(&d).copied().unwrap_or_default();
         let label = if period == Period::Year { format!("{:04}-{:02}", d.year(), d.month()) } else { d.to_string() };
-        out.push(Bucket { start: d, label, spent: Amount::new(t.spent, cur), income: Amount::new(t.income, cur), count: t.count });
+        out.push(Bucket {
+            start: d,
+            label,
+            spent: Amount::new(t.spent, cur),
+            income: Amount::new(t.income, cur),
+            count: t.count,
+        });
         d = match d.checked_add(step) {
             Ok(n) => n,
             Err(_) => break,
@@ -381,7 +393,8 @@ pub fn percent(part: i64, whole: i64) -> String {
     if whole == 0 {
         return "0.0".into();
     }
-    let tenths = (i128::from(part) * 2000 / i128::from(whole) + if part.signum() * whole.signum() < 0 { -1 } else { 1 }) / 2;
+    let tenths =
+        (i128::from(part) * 2000 / i128::from(whole) + if part.signum() * whole.signum() < 0 { -1 } else { 1 }) / 2;
     format_minor(i64::try_from(tenths).unwrap_or(i64::MAX), 1)
 }
 
@@ -494,7 +507,10 @@ mod tests {
             ],
             merchants: vec![],
         };
-        let prev = RangeSummary { cells: vec![cell(date(2026, 9, 9), "food_dining", EntryKind::Expense, 20000)], merchants: vec![] };
+        let prev = RangeSummary {
+            cells: vec![cell(date(2026, 9, 9), "food_dining", EntryKind::Expense, 20000)],
+            merchants: vec![],
+        };
         let r = build_report(&req, &cur, &prev);
         assert_eq!(r.spent.value, "400.00");
         assert_eq!(r.income.minor, 500000);

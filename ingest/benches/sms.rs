@@ -5,10 +5,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spendstream_ingest::sms::{SmsRules, parse};
 use std::hint::black_box;
 
-const DEV: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/sms/dev.jsonl"
-));
+const DEV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sms/dev.jsonl"));
 
 fn corpus() -> Vec<(String, String)> {
     DEV.lines()

@@ -2,21 +2,13 @@
 //! runs the same way in CI): `parse` never panics on arbitrary strings, on strings derived
 //! from arbitrary bytes, or on mutated real messages, and its results keep their invariants.
 
-use spendstream_ingest::sms::{
-    MAX_SMS_BYTES, SmsClass, SmsInputError, SmsRules, amount_minor, parse, parse_jsonl,
-};
+use spendstream_ingest::sms::{MAX_SMS_BYTES, SmsClass, SmsInputError, SmsRules, amount_minor, parse, parse_jsonl};
 
-const DEV: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/sms/dev.jsonl"
-));
+const DEV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sms/dev.jsonl"));
 
 /// Case counts are multiplied by `SMS_PROP_SCALE` (default 1) for longer local runs.
 fn scale(n: usize) -> usize {
-    let k = std::env::var("SMS_PROP_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1usize);
+    let k = std::env::var("SMS_PROP_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1usize);
     n * k.max(1)
 }
 
@@ -47,10 +39,9 @@ impl Rng {
 }
 
 const CHARS: &[char] = &[
-    'a', 'Z', 'x', 'X', '0', '1', '5', '9', ' ', ' ', '\n', '\r', '\t', '.', ',', ':', ';', '-',
-    '/', '*', '#', '@', '(', ')', '\'', '"', '$', '£', '€', '₹', '₦', '¥', '%', '+', '&', 'é', 'Ü',
-    'ß', 'ç', 'ñ', '中', '文', 'ع', 'ر', 'ب', 'й', '😀', '🍕', '\u{301}', '\u{200b}', '\u{a0}',
-    '\u{202f}', '\u{feff}', '\u{2028}',
+    'a', 'Z', 'x', 'X', '0', '1', '5', '9', ' ', ' ', '\n', '\r', '\t', '.', ',', ':', ';', '-', '/', '*', '#', '@',
+    '(', ')', '\'', '"', '$', '£', '€', '₹', '₦', '¥', '%', '+', '&', 'é', 'Ü', 'ß', 'ç', 'ñ', '中', '文', 'ع', 'ر',
+    'ب', 'й', '😀', '🍕', '\u{301}', '\u{200b}', '\u{a0}', '\u{202f}', '\u{feff}', '\u{2028}',
 ];
 
 const TOKENS: &[&str] = &[
@@ -169,20 +160,11 @@ fn check(rules: &SmsRules, sender: &str, text: &str) {
             assert!(!text.trim().is_empty() && text.len() <= MAX_SMS_BYTES);
             match out.class {
                 SmsClass::Transaction => {
-                    let t = out
-                        .transaction
-                        .as_ref()
-                        .expect("transaction class has fields");
-                    assert!(
-                        t.amount.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
-                        "{t:?}"
-                    );
+                    let t = out.transaction.as_ref().expect("transaction class has fields");
+                    assert!(t.amount.bytes().all(|b| b.is_ascii_digit() || b == b'.'), "{t:?}");
                     assert_eq!(t.currency.len(), 3, "{t:?}");
                     if let Some(a) = &t.account_last4 {
-                        assert!(
-                            a.len() <= 4 && a.bytes().all(|b| b.is_ascii_digit()),
-                            "{t:?}"
-                        );
+                        assert!(a.len() <= 4 && a.bytes().all(|b| b.is_ascii_digit()), "{t:?}");
                     }
                     if let Some(m) = &t.merchant {
                         assert!(!m.trim().is_empty() && m.chars().count() <= 60, "{t:?}");
@@ -199,10 +181,7 @@ fn check(rules: &SmsRules, sender: &str, text: &str) {
         Err(SmsInputError::Empty) => assert!(text.trim().is_empty()),
         Err(SmsInputError::TooLong { len, .. }) => assert!(len > MAX_SMS_BYTES),
         Err(SmsInputError::Binary { offset }) => {
-            let c = text[offset..]
-                .chars()
-                .next()
-                .expect("offset is in the text");
+            let c = text[offset..].chars().next().expect("offset is in the text");
             assert!(c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
         }
     }
@@ -224,11 +203,7 @@ fn byte_derived_strings_never_panic() {
     let rules = SmsRules::shipped();
     let mut rng = Rng(0x5EED_0002);
     for i in 0..scale(2500) {
-        let len = if i % 50 == 0 {
-            2000 + rng.below(200)
-        } else {
-            rng.below(400)
-        };
+        let len = if i % 50 == 0 { 2000 + rng.below(200) } else { rng.below(400) };
         let bytes: Vec<u8> = (0..len).map(|_| (rng.next() >> 24) as u8).collect();
         let text = String::from_utf8_lossy(&bytes);
         check(rules, rng.word(SENDERS), &text);

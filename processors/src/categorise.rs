@@ -49,16 +49,8 @@ const INCOME_FALLBACK: &str = "transfers";
 
 /// Words (normalised, space-delimited) that mark income as money coming back from a
 /// merchant, so it keeps the merchant's category.
-const REFUND_MARKERS: [&str; 8] = [
-    " refund ",
-    " refunded ",
-    " reversal ",
-    " reversed ",
-    " returned ",
-    " return ",
-    " cashback ",
-    " chargeback ",
-];
+const REFUND_MARKERS: [&str; 8] =
+    [" refund ", " refunded ", " reversal ", " reversed ", " returned ", " return ", " cashback ", " chargeback "];
 
 /// Why building a [`Categoriser`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -154,25 +146,13 @@ impl Reason {
             Field::Note => " in note".to_owned(),
         };
         match self {
-            Reason::MerchantName {
-                category,
-                matched,
-                field,
-            } => {
+            Reason::MerchantName { category, matched, field } => {
                 format!("merchant name '{matched}'{} ({category})", place(field))
             }
-            Reason::Pattern {
-                category,
-                pattern,
-                field,
-            } => {
+            Reason::Pattern { category, pattern, field } => {
                 format!("pattern '{pattern}' on {} ({category})", field.as_str())
             }
-            Reason::Keyword {
-                category,
-                matched,
-                field,
-            } => {
+            Reason::Keyword { category, matched, field } => {
                 format!("keyword '{matched}' in {} ({category})", field.as_str())
             }
             Reason::Income { category } => format!("income, not a refund ({category})"),
@@ -253,9 +233,8 @@ impl Categoriser {
         }
         let ids: Vec<CategoryId> = defs.iter().map(|d| d.id.clone()).collect();
         let position = |id: &str| ids.iter().position(|c| c.as_str() == id);
-        let other = position("other").ok_or_else(|| {
-            CategoriseError::InvalidConfig(vec!["categories: no category 'other'".to_owned()])
-        })?;
+        let other = position("other")
+            .ok_or_else(|| CategoriseError::InvalidConfig(vec!["categories: no category 'other'".to_owned()]))?;
         let income = position(INCOME_FALLBACK).unwrap_or(other);
 
         let mut rules = Vec::new();
@@ -276,12 +255,7 @@ impl Categoriser {
                 normalise_into(body, &mut text);
                 let text = text.trim().to_owned();
                 if !text.is_empty() {
-                    rules.push(WordRule {
-                        category,
-                        tier,
-                        text,
-                        prefix,
-                    });
+                    rules.push(WordRule { category, tier, text, prefix });
                 }
             }
             for source in &def.patterns {
@@ -289,11 +263,7 @@ impl Categoriser {
                     .case_insensitive(true)
                     .build()
                     .map_err(|e| CategoriseError::InvalidConfig(vec![e.to_string()]))?;
-                patterns.push(PatternRule {
-                    category,
-                    source: source.clone(),
-                    regex,
-                });
+                patterns.push(PatternRule { category, source: source.clone(), regex });
             }
         }
 
@@ -309,17 +279,8 @@ impl Categoriser {
             });
             by_pattern[slot].push(i);
         }
-        let matcher =
-            AhoCorasick::new(&needles).map_err(|e| CategoriseError::Matcher(e.to_string()))?;
-        Ok(Categoriser {
-            ids,
-            matcher,
-            by_pattern,
-            rules,
-            patterns,
-            other,
-            income,
-        })
+        let matcher = AhoCorasick::new(&needles).map_err(|e| CategoriseError::Matcher(e.to_string()))?;
+        Ok(Categoriser { ids, matcher, by_pattern, rules, patterns, other, income })
     }
 
     /// The category ids in config order.
@@ -340,10 +301,7 @@ impl Categoriser {
             });
             if !refund {
                 let category = self.ids[self.income].clone();
-                return Categorised {
-                    category: category.clone(),
-                    reason: Reason::Income { category },
-                };
+                return Categorised { category: category.clone(), reason: Reason::Income { category } };
             }
         }
         for (field, raw) in fields {
@@ -365,35 +323,21 @@ impl Categoriser {
                 let field = rank.field;
                 let matched = rule.text.clone();
                 let reason = match rule.tier {
-                    Tier::Merchant => Reason::MerchantName {
-                        category: category.clone(),
-                        matched,
-                        field,
-                    },
-                    _ => Reason::Keyword {
-                        category: category.clone(),
-                        matched,
-                        field,
-                    },
+                    Tier::Merchant => Reason::MerchantName { category: category.clone(), matched, field },
+                    _ => Reason::Keyword { category: category.clone(), matched, field },
                 };
                 Categorised { category, reason }
             }
             Some((rank, Winner::Pattern(i))) => {
                 let rule = &self.patterns[i];
                 let category = self.ids[rule.category].clone();
-                let reason = Reason::Pattern {
-                    category: category.clone(),
-                    pattern: rule.source.clone(),
-                    field: rank.field,
-                };
+                let reason =
+                    Reason::Pattern { category: category.clone(), pattern: rule.source.clone(), field: rank.field };
                 Categorised { category, reason }
             }
             None => {
                 let category = self.ids[self.other].clone();
-                Categorised {
-                    category: category.clone(),
-                    reason: Reason::Fallback { category },
-                }
+                Categorised { category: category.clone(), reason: Reason::Fallback { category } }
             }
         }
     }
@@ -407,8 +351,7 @@ impl Categoriser {
             let inside_word = rest.first().is_some_and(|b| *b != b' ');
             for &i in &self.by_pattern[m.pattern().as_usize()] {
                 let rule = &self.rules[i];
-                let ok =
-                    whole || (rule.prefix && inside_word) || (plural && allows_plural(&rule.text));
+                let ok = whole || (rule.prefix && inside_word) || (plural && allows_plural(&rule.text));
                 if !ok {
                     continue;
                 }
@@ -429,13 +372,7 @@ impl Categoriser {
     fn pattern_candidates(&self, field: Field, raw: &str, best: &mut Option<(Rank, Winner)>) {
         for (i, rule) in self.patterns.iter().enumerate() {
             if let Some(m) = rule.regex.find(raw) {
-                let rank = Rank {
-                    tier: Tier::Pattern,
-                    field,
-                    neg_len: 0,
-                    start: m.start(),
-                    category: rule.category,
-                };
+                let rank = Rank { tier: Tier::Pattern, field, neg_len: 0, start: m.start(), category: rule.category };
                 if best.is_none_or(|(b, _)| rank < b) {
                     *best = Some((rank, Winner::Pattern(i)));
                 }
@@ -546,11 +483,7 @@ mod tests {
         let mut transfers = def("transfers", &["zelle"], &["upi", "transfer"]);
         transfers.patterns = vec![r"^[a-z0-9._-]+@[a-z]+$".to_owned()];
         let defs = vec![
-            def(
-                "food_dining",
-                &["swiggy", "uber eats", "costa coffee"],
-                &["cafe", "bar", "pizza"],
-            ),
+            def("food_dining", &["swiggy", "uber eats", "costa coffee"], &["cafe", "bar", "pizza"]),
             def("groceries", &["instamart", "rewe"], &["supermarkt*"]),
             def("transport", &["uber"], &["taxi", "parking"]),
             def("utilities", &[], &["gas", "water"]),
@@ -565,10 +498,7 @@ mod tests {
     }
 
     fn cat(c: &Categoriser, merchant: &str) -> String {
-        let input = CategoriseInput {
-            merchant: Some(merchant),
-            ..Default::default()
-        };
+        let input = CategoriseInput { merchant: Some(merchant), ..Default::default() };
         c.categorise(&input).category.0
     }
 
@@ -576,14 +506,8 @@ mod tests {
     fn normalises_case_punctuation_digits_and_accents() {
         assert_eq!(norm("SWIGGY*ORDER 1234"), " swiggy order 1234 ");
         assert_eq!(norm("uber.rides@axisbank"), " uber rides axisbank ");
-        assert_eq!(
-            norm("Café Bäckerei MÜLLER straße"),
-            " cafe backerei muller strasse "
-        );
-        assert_eq!(
-            norm("MACY'S DISNEY+ H&M dream11"),
-            " macys disney plus h m dream 11 "
-        );
+        assert_eq!(norm("Café Bäckerei MÜLLER straße"), " cafe backerei muller strasse ");
+        assert_eq!(norm("MACY'S DISNEY+ H&M dream11"), " macys disney plus h m dream 11 ");
         assert_eq!(norm("  --  "), " ");
     }
 
@@ -608,11 +532,7 @@ mod tests {
         assert_eq!(cat(&c, "LAS VEGAS RESORT"), "other");
         assert_eq!(cat(&c, "TAXI VEGAS"), "transport");
         assert_eq!(cat(&c, "SYNTAX LTD"), "other");
-        assert_eq!(
-            cat(&c, "SUPERMARKET"),
-            "other",
-            "supermarkt* is a prefix of words, not a fuzzy match"
-        );
+        assert_eq!(cat(&c, "SUPERMARKET"), "other", "supermarkt* is a prefix of words, not a fuzzy match");
         assert_eq!(cat(&c, "HAMBURGER"), "other");
     }
 
@@ -642,11 +562,7 @@ mod tests {
         assert_eq!(cat(&c, "swiggy@icici"), "food_dining");
         // Merchant field before note, but a merchant name in the note beats a keyword.
         let both = |merchant, note| {
-            c.categorise(&CategoriseInput {
-                merchant: Some(merchant),
-                note: Some(note),
-                ..Default::default()
-            })
+            c.categorise(&CategoriseInput { merchant: Some(merchant), note: Some(note), ..Default::default() })
         };
         assert_eq!(both("UPI-RAHUL", "pizza").category.0, "transfers");
         assert_eq!(both("UPI-RAHUL", "swiggy split").category.0, "food_dining");
@@ -659,10 +575,7 @@ mod tests {
     #[test]
     fn reasons_explain_the_match() {
         let c = sample();
-        let r = c.categorise(&CategoriseInput {
-            merchant: Some("SWIGGY*ORDER 1234"),
-            ..Default::default()
-        });
+        let r = c.categorise(&CategoriseInput { merchant: Some("SWIGGY*ORDER 1234"), ..Default::default() });
         assert_eq!(
             r.reason,
             Reason::MerchantName {
@@ -676,70 +589,34 @@ mod tests {
         assert!(toml.contains("kind = \"merchant_name\""), "{toml}");
         assert!(toml.contains("field = \"merchant\""), "{toml}");
 
-        let r = c.categorise(&CategoriseInput {
-            note: Some("Petrol for the bike"),
-            ..Default::default()
-        });
+        let r = c.categorise(&CategoriseInput { note: Some("Petrol for the bike"), ..Default::default() });
         assert_eq!(r.reason.describe(), "keyword 'petrol' in note (fuel)");
 
-        let r = c.categorise(&CategoriseInput {
-            merchant: Some("neha.s@ybl"),
-            ..Default::default()
-        });
+        let r = c.categorise(&CategoriseInput { merchant: Some("neha.s@ybl"), ..Default::default() });
         assert_eq!(r.category.0, "transfers");
         assert!(matches!(r.reason, Reason::Pattern { .. }));
-        assert!(
-            r.reason
-                .describe()
-                .starts_with("pattern '^[a-z0-9._-]+@[a-z]+$' on merchant")
-        );
+        assert!(r.reason.describe().starts_with("pattern '^[a-z0-9._-]+@[a-z]+$' on merchant"));
 
-        let r = c.categorise(&CategoriseInput {
-            merchant: Some("ACME CORP"),
-            ..Default::default()
-        });
-        assert_eq!(
-            r.reason,
-            Reason::Fallback {
-                category: CategoryId::other()
-            }
-        );
+        let r = c.categorise(&CategoriseInput { merchant: Some("ACME CORP"), ..Default::default() });
+        assert_eq!(r.reason, Reason::Fallback { category: CategoryId::other() });
         assert_eq!(r.reason.describe(), "no rule matched (other)");
     }
 
     #[test]
     fn income_is_a_transfer_unless_it_is_a_refund() {
         let c = sample();
-        let income = |merchant, note| CategoriseInput {
-            merchant: Some(merchant),
-            note,
-            is_income: true,
-            ..Default::default()
-        };
+        let income =
+            |merchant, note| CategoriseInput { merchant: Some(merchant), note, is_income: true, ..Default::default() };
         let r = c.categorise(&income("ACME TECHNOLOGIES", None));
         assert_eq!(r.category.0, "transfers");
         assert_eq!(r.reason.describe(), "income, not a refund (transfers)");
         // An employer whose name is a brand is still income, not spending.
-        assert_eq!(
-            c.categorise(&income("SWIGGY LTD SALARY", None)).category.0,
-            "transfers"
-        );
+        assert_eq!(c.categorise(&income("SWIGGY LTD SALARY", None)).category.0, "transfers");
         // Money coming back keeps the merchant's category.
-        assert_eq!(
-            c.categorise(&income("AMZN Mktp REFUND", None)).category.0,
-            "shopping"
-        );
-        assert_eq!(
-            c.categorise(&income("UBER", Some("refund for trip")))
-                .category
-                .0,
-            "transport"
-        );
+        assert_eq!(c.categorise(&income("AMZN Mktp REFUND", None)).category.0, "shopping");
+        assert_eq!(c.categorise(&income("UBER", Some("refund for trip"))).category.0, "transport");
         // Not a refund marker inside another word.
-        assert_eq!(
-            c.categorise(&income("RETURNSHIP AMAZON", None)).category.0,
-            "transfers"
-        );
+        assert_eq!(c.categorise(&income("RETURNSHIP AMAZON", None)).category.0, "transfers");
     }
 
     #[test]
@@ -748,18 +625,8 @@ mod tests {
         let Err(CategoriseError::InvalidConfig(problems)) = Categoriser::new(&defs) else {
             panic!("expected InvalidConfig");
         };
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("no category with id 'other'")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("categories[0].keywords[0]")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("no category with id 'other'")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("categories[0].keywords[0]")), "{problems:?}");
     }
 
     #[test]

@@ -104,7 +104,12 @@ impl Runner {
         }
     }
 
-    async fn consume(&self, consumer: &mut dyn LogConsumer, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) {
+    async fn consume(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        backoff: &mut Backoff,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
         let mut since_checkpoint: u64 = 0;
         let mut last_change = Instant::now();
         let interval = Duration::from_secs(self.config.snapshot_interval_secs);

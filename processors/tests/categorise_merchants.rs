@@ -6,14 +6,8 @@ use serde::Deserialize;
 use spendstream_core::categories::{CategoryDef, validate_categories};
 use spendstream_processors::categorise::{CategoriseInput, Categoriser};
 
-const CONFIG: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../config/categories.toml"
-));
-const MERCHANTS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/merchants.csv"
-));
+const CONFIG: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/categories.toml"));
+const MERCHANTS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/merchants.csv"));
 
 /// The 18 shipped ids, in the documented order.
 const IDS: [&str; 18] = [
@@ -44,9 +38,7 @@ struct Shipped {
 }
 
 fn shipped() -> Vec<CategoryDef> {
-    toml::from_str::<Shipped>(CONFIG)
-        .expect("config/categories.toml parses")
-        .categories
+    toml::from_str::<Shipped>(CONFIG).expect("config/categories.toml parses").categories
 }
 
 #[test]
@@ -58,11 +50,7 @@ fn shipped_config_is_valid_and_ordered() {
     assert_eq!(ids, IDS);
     for d in &defs {
         assert!(!d.emoji.is_empty(), "{} has no emoji", d.id);
-        assert!(
-            !d.keywords.is_empty() || d.id.as_str() == "other",
-            "{} has no keywords",
-            d.id
-        );
+        assert!(!d.keywords.is_empty() || d.id.as_str() == "other", "{} has no keywords", d.id);
     }
 }
 
@@ -84,12 +72,7 @@ fn merchants_csv_accuracy_is_at_least_90_percent() {
     let mut misses = Vec::new();
     for line in MERCHANTS.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let (merchant, expected) = split_row(line).expect("merchant,category row");
-        let input = CategoriseInput {
-            merchant: Some(&merchant),
-            note: None,
-            amount_minor: -10_000,
-            is_income: false,
-        };
+        let input = CategoriseInput { merchant: Some(&merchant), note: None, amount_minor: -10_000, is_income: false };
         let got = categoriser.categorise(&input);
         total += 1;
         if got.category.as_str() == expected {
@@ -113,10 +96,7 @@ fn merchants_csv_accuracy_is_at_least_90_percent() {
         println!("{miss}");
     }
     assert!(total >= 700, "expected the full fixture, read {total} rows");
-    assert!(
-        hits * 10 >= total * 9,
-        "accuracy {hits}/{total} is below 90%"
-    );
+    assert!(hits * 10 >= total * 9, "accuracy {hits}/{total} is below 90%");
 }
 
 #[test]
@@ -138,17 +118,9 @@ fn shipped_config_handles_the_documented_conflicts() {
         ("Joe's Bar & Grill", "food_dining"),
     ];
     for (merchant, expected) in cases {
-        let input = CategoriseInput {
-            merchant: Some(merchant),
-            ..Default::default()
-        };
+        let input = CategoriseInput { merchant: Some(merchant), ..Default::default() };
         let got = categoriser.categorise(&input);
-        assert_eq!(
-            got.category.as_str(),
-            expected,
-            "{merchant}: {}",
-            got.reason.describe()
-        );
+        assert_eq!(got.category.as_str(), expected, "{merchant}: {}", got.reason.describe());
     }
 }
 
@@ -157,21 +129,14 @@ fn shipped_config_handles_the_documented_conflicts() {
 #[ignore = "timing; run explicitly"]
 fn throughput() {
     let categoriser = Categoriser::new(&shipped()).expect("shipped config compiles");
-    let rows: Vec<String> = MERCHANTS
-        .lines()
-        .skip(1)
-        .filter_map(|l| split_row(l).map(|(m, _)| m))
-        .collect();
+    let rows: Vec<String> = MERCHANTS.lines().skip(1).filter_map(|l| split_row(l).map(|(m, _)| m)).collect();
     let rounds = 200;
     let start = std::time::Instant::now();
     let mut seen = 0usize;
     for _ in 0..rounds {
         for merchant in &rows {
-            let input = CategoriseInput {
-                merchant: Some(merchant),
-                note: Some("lunch with the team"),
-                ..Default::default()
-            };
+            let input =
+                CategoriseInput { merchant: Some(merchant), note: Some("lunch with the team"), ..Default::default() };
             seen += categoriser.categorise(&input).category.as_str().len();
         }
     }

@@ -16,7 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn settings(tz: &str) -> UserSettings {
-    UserSettings { time_zone: tz.into(), week_start: WeekStart::default(), currency: Currency::parse("INR").expect("INR") }
+    UserSettings {
+        time_zone: tz.into(),
+        week_start: WeekStart::default(),
+        currency: Currency::parse("INR").expect("INR"),
+    }
 }
 
 /// An entry of `user` for `minor` paise at `at`.
@@ -56,7 +60,8 @@ where
 {
     log.healthcheck().await.expect("healthy");
     let (a, b) = (user(), user());
-    let events: Vec<Event> = [a, a, b, a, b].iter().map(|u| Event::EntryAdded { entry: entry(*u, 100, "2026-10-01T10:00:00Z") }).collect();
+    let events: Vec<Event> =
+        [a, a, b, a, b].iter().map(|u| Event::EntryAdded { entry: entry(*u, 100, "2026-10-01T10:00:00Z") }).collect();
     let positions = log.append(events.clone()).await.expect("append");
     assert_eq!(positions.len(), 5);
     let group = format!("g-{}", uuid::Uuid::new_v4());
@@ -96,7 +101,9 @@ where
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let log = log.clone();
-            tokio::spawn(async move { log.append(vec![Event::EntryAdded { entry: entry(a, i, "2026-10-03T10:00:00Z") }]).await })
+            tokio::spawn(async move {
+                log.append(vec![Event::EntryAdded { entry: entry(a, i, "2026-10-03T10:00:00Z") }]).await
+            })
         })
         .collect();
     let mut all = std::collections::BTreeSet::new();
@@ -151,13 +158,23 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
     assert!(store.known(a, e1.id).await.expect("known"));
     // Tombstone before the add (replay of a partition from another point).
     let e4 = entry(a, 1, "2026-10-03T08:00:00Z");
-    store.apply(vec![Processed::Removed { user_id: a, entry_id: e4.id, removed_at: Timestamp::now() }, processed(&e4)], &pos(8)).await.expect("apply");
+    store
+        .apply(
+            vec![Processed::Removed { user_id: a, entry_id: e4.id, removed_at: Timestamp::now() }, processed(&e4)],
+            &pos(8),
+        )
+        .await
+        .expect("apply");
     assert!(store.entry(a, e4.id).await.expect("entry").is_none());
     // Windows are cut in the user's zone: 2026-10-02T05:00Z is Oct 2 in UTC, Oct 1 in Los Angeles.
     let s = store.summarize(a, date(2026, 10, 2), date(2026, 10, 3), "UTC", 5).await.expect("summarize");
     assert_eq!(total(&s), 5_000);
-    store.apply(vec![Processed::Settings { user_id: a, settings: settings("America/Los_Angeles") }], &pos(9)).await.expect("apply");
-    let la = store.summarize(a, date(2026, 10, 1), date(2026, 10, 2), "America/Los_Angeles", 5).await.expect("summarize");
+    store
+        .apply(vec![Processed::Settings { user_id: a, settings: settings("America/Los_Angeles") }], &pos(9))
+        .await
+        .expect("apply");
+    let la =
+        store.summarize(a, date(2026, 10, 1), date(2026, 10, 2), "America/Los_Angeles", 5).await.expect("summarize");
     assert_eq!(total(&la), 5_000);
     assert_eq!(la.merchants.first().map(|m| m.amount_minor), Some(5_000));
     // Lists: newest first, paged, per user.
@@ -176,7 +193,12 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
 /// Accounts: users, unique emails, settings, refresh rotation and reuse.
 pub async fn accounts_story(accounts: Arc<dyn Accounts>) {
     let email = format!("{}@example.com", uuid::Uuid::new_v4());
-    let u = User { id: user(), email: email.clone(), settings: settings("Asia/Kolkata"), created_at: Timestamp::from_second(1_800_000_000).expect("ts") };
+    let u = User {
+        id: user(),
+        email: email.clone(),
+        settings: settings("Asia/Kolkata"),
+        created_at: Timestamp::from_second(1_800_000_000).expect("ts"),
+    };
     accounts.create_user(&u, "hash").await.expect("create");
     let dup = User { id: user(), ..u.clone() };
     assert!(matches!(accounts.create_user(&dup, "hash").await, Err(AccountsError::DuplicateEmail)));
@@ -187,16 +209,24 @@ pub async fn accounts_story(accounts: Arc<dyn Accounts>) {
     assert!(matches!(accounts.update_settings(user(), &settings("UTC")).await, Err(AccountsError::NotFound)));
     let now = Timestamp::now();
     let later = now + jiff::SignedDuration::from_hours(1);
-    let tok = |h: &str| RefreshToken { hash: h.into(), family: format!("fam-{email}"), user_id: u.id, expires_at: later };
+    let tok =
+        |h: &str| RefreshToken { hash: h.into(), family: format!("fam-{email}"), user_id: u.id, expires_at: later };
     accounts.insert_refresh(&tok("h1")).await.expect("insert");
     assert_eq!(accounts.rotate_refresh("h1", &tok("h2"), now).await.expect("rotate"), Rotation::Rotated(u.id));
     assert_eq!(accounts.rotate_refresh("h1", &tok("h3"), now).await.expect("rotate"), Rotation::Reused);
-    assert_ne!(accounts.rotate_refresh("h2", &tok("h4"), now).await.expect("rotate"), Rotation::Rotated(u.id), "family revoked");
+    assert_ne!(
+        accounts.rotate_refresh("h2", &tok("h4"), now).await.expect("rotate"),
+        Rotation::Rotated(u.id),
+        "family revoked"
+    );
     assert_eq!(accounts.rotate_refresh("nope", &tok("h5"), now).await.expect("rotate"), Rotation::Invalid);
     let expired = RefreshToken { hash: "old".into(), family: format!("fam2-{email}"), user_id: u.id, expires_at: now };
     accounts.insert_refresh(&expired).await.expect("insert");
     assert_eq!(accounts.rotate_refresh("old", &tok("h6"), later).await.expect("rotate"), Rotation::Invalid);
-    accounts.insert_refresh(&RefreshToken { hash: "h7".into(), family: format!("fam3-{email}"), ..tok("x") }).await.expect("insert");
+    accounts
+        .insert_refresh(&RefreshToken { hash: "h7".into(), family: format!("fam3-{email}"), ..tok("x") })
+        .await
+        .expect("insert");
     assert!(accounts.revoke_family_of("h7").await.expect("revoke"));
     assert_ne!(accounts.rotate_refresh("h7", &tok("h8"), now).await.expect("rotate"), Rotation::Rotated(u.id));
     accounts.healthcheck().await.expect("healthy");

@@ -1,5 +1,7 @@
 //! The conformance stories on the embedded engines.
 
+#![allow(clippy::unwrap_used)]
+
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sqlite_accounts::SqliteAccounts;
 use spendstream_core::ports::EventLog;
@@ -11,7 +13,8 @@ async fn embedded_event_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.db");
     let log: Arc<dyn EventLog> = Arc::new(EmbeddedEventLog::open(&path).await.unwrap());
-    event_log_story(log, || async move { Arc::new(EmbeddedEventLog::open(&path).await.unwrap()) as Arc<dyn EventLog> }).await;
+    event_log_story(log, || async move { Arc::new(EmbeddedEventLog::open(&path).await.unwrap()) as Arc<dyn EventLog> })
+        .await;
 }
 
 #[tokio::test]

@@ -36,8 +36,20 @@ pub fn normalise_email(raw: &str) -> Result<String, ApiError> {
 }
 
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "123456789", "1234567890", "12345678910", "qwertyuiop", "iloveyou123",
-    "qwerty123456", "11111111111", "abcdefghij", "letmein1234", "welcome123", "administrator",
+    "password",
+    "password1",
+    "password123",
+    "123456789",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "iloveyou123",
+    "qwerty123456",
+    "11111111111",
+    "abcdefghij",
+    "letmein1234",
+    "welcome123",
+    "administrator",
 ];
 
 /// Checks a new password's strength; names the field on failure.
@@ -180,7 +192,8 @@ pub async fn refresh(
     };
     match state.accounts.rotate_refresh(&refresh_hash(req.refresh_token.trim()), &next, now).await? {
         Rotation::Rotated(user_id) => {
-            let user = state.accounts.user(user_id).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+            let user =
+                state.accounts.user(user_id).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
             Ok(Json(TokenResponse {
                 access_token: state.tokens.issue_access(user.id)?,
                 token_type: "Bearer",

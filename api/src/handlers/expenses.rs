@@ -37,7 +37,13 @@ fn clean_text(field: &str, v: Option<String>, max: usize) -> Result<Option<Strin
 }
 
 /// Validates a new entry into an `Entry` for `user`.
-pub fn validate_entry(config: &Config, user: &User, id: EntryId, req: NewEntry, source: Source) -> Result<Entry, ApiError> {
+pub fn validate_entry(
+    config: &Config,
+    user: &User,
+    id: EntryId,
+    req: NewEntry,
+    source: Source,
+) -> Result<Entry, ApiError> {
     let currency = match req.currency.as_deref() {
         Some(c) => Currency::parse(c).map_err(|e| ApiError::field("currency", e.to_string()))?,
         None => user.settings.currency,
@@ -55,7 +61,10 @@ pub fn validate_entry(config: &Config, user: &User, id: EntryId, req: NewEntry, 
         Some(c) => {
             let id = CategoryId(c.trim().to_owned());
             if !config.categories.iter().any(|d| d.id == id) {
-                return Err(ApiError::field("category", format!("unknown category '{}'; see GET /v1/categories", truncate(&c))));
+                return Err(ApiError::field(
+                    "category",
+                    format!("unknown category '{}'; see GET /v1/categories", truncate(&c)),
+                ));
             }
             Some(id)
         }
@@ -148,7 +157,9 @@ async fn replay(state: &AppState, uid: UserId, id: EntryId) -> Result<Response, 
 }
 
 fn parse_id(raw: &str) -> Result<EntryId, ApiError> {
-    uuid::Uuid::parse_str(raw).map(EntryId).map_err(|_| ApiError::NotFound(format!("no entry with id '{}'", truncate(raw))))
+    uuid::Uuid::parse_str(raw)
+        .map(EntryId)
+        .map_err(|_| ApiError::NotFound(format!("no entry with id '{}'", truncate(raw))))
 }
 
 /// One entry.
@@ -176,7 +187,10 @@ pub async fn remove(
     if state.store.entry(uid, id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no entry with id '{id}'")));
     }
-    let pos = state.log.append(vec![Event::EntryRemoved { user_id: uid, entry_id: id, removed_at: Timestamp::now() }]).await?;
+    let pos = state
+        .log
+        .append(vec![Event::EntryRemoved { user_id: uid, entry_id: id, removed_at: Timestamp::now() }])
+        .await?;
     if let Some(p) = pos.last() {
         wait(&state, *p).await;
     }
@@ -218,7 +232,8 @@ pub async fn list(
     } else {
         jiff::tz::TimeZone::UTC
     };
-    let from = p.from.as_deref().map(|s| parse_bound(s, &tz, false)).transpose().map_err(|m| ApiError::field("from", m))?;
+    let from =
+        p.from.as_deref().map(|s| parse_bound(s, &tz, false)).transpose().map_err(|m| ApiError::field("from", m))?;
     let to = p.to.as_deref().map(|s| parse_bound(s, &tz, true)).transpose().map_err(|m| ApiError::field("to", m))?;
     let category = match p.category {
         Some(c) if !state.config.categories.iter().any(|d| d.id.as_str() == c) => {

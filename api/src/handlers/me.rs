@@ -27,7 +27,8 @@ pub async fn patch_me(
     ValidJson(req): ValidJson<PatchMe>,
 ) -> Result<Json<UserView>, ApiError> {
     let mut user = state.accounts.user(id).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
-    let settings = settings_from(req.time_zone.as_deref(), req.currency.as_deref(), req.week_start.as_deref(), &user.settings)?;
+    let settings =
+        settings_from(req.time_zone.as_deref(), req.currency.as_deref(), req.week_start.as_deref(), &user.settings)?;
     state.accounts.update_settings(id, &settings).await?;
     let positions = state.log.append(vec![Event::SettingsChanged { user_id: id, settings: settings.clone() }]).await?;
     if let Some(p) = positions.last() {

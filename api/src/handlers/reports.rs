@@ -66,7 +66,13 @@ pub async fn stats(
 ) -> Result<Json<Stats>, ApiError> {
     let user = state.accounts.user(uid).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
-    let date = p.date.as_deref().map(parse_date).transpose().map_err(|m| ApiError::field("date", m))?.unwrap_or_else(|| today(&tz));
+    let date = p
+        .date
+        .as_deref()
+        .map(parse_date)
+        .transpose()
+        .map_err(|m| ApiError::field("date", m))?
+        .unwrap_or_else(|| today(&tz));
     let windows = stats_windows(date);
     let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
     let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);

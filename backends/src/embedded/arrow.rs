@@ -62,12 +62,7 @@ pub fn to_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowErro
         Arc::new(rows.iter().map(|r| r.entry.and_then(f)).collect::<StringArray>())
     };
     let ts = |f: &dyn Fn(&ProcessedEntry) -> i64| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|r| r.entry.map(f))
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        )
+        Arc::new(rows.iter().map(|r| r.entry.map(f)).collect::<TimestampMicrosecondArray>().with_timezone("UTC"))
     };
     let cols: Vec<ArrayRef> = vec![
         Arc::new(rows.iter().map(|r| Some(r.id.to_string())).collect::<StringArray>()),
@@ -81,10 +76,12 @@ pub fn to_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowErro
         e(&|p| p.entry.merchant.clone()),
         e(&|p| p.entry.note.clone()),
         e(&|p| Some(p.category.to_string())),
-        e(&|p| Some(match p.category_source {
-            CategorySource::User => "user".to_owned(),
-            CategorySource::Rule => "rule".to_owned(),
-        })),
+        e(&|p| {
+            Some(match p.category_source {
+                CategorySource::User => "user".to_owned(),
+                CategorySource::Rule => "rule".to_owned(),
+            })
+        }),
         e(&|p| Some(p.category_reason.clone())),
         e(&|p| p.entry.user_category.as_ref().map(|c| c.to_string())),
         e(&|p| Some(p.entry.source.as_str().to_owned())),
@@ -131,7 +128,8 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<Decoded>, String> {
     let created = col::<TimestampMicrosecondArray>(b, "created_at")?;
     let opt = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
     let uuid = |a: &StringArray, i: usize| uuid::Uuid::parse_str(a.value(i)).map_err(|e| e.to_string());
-    let ts = |a: &TimestampMicrosecondArray, i: usize| Timestamp::from_microsecond(a.value(i)).map_err(|e| e.to_string());
+    let ts =
+        |a: &TimestampMicrosecondArray, i: usize| Timestamp::from_microsecond(a.value(i)).map_err(|e| e.to_string());
     let mut out = Vec::with_capacity(b.num_rows());
     for i in 0..b.num_rows() {
         let (user, id) = (UserId(uuid(users, i)?), EntryId(uuid(ids, i)?));

@@ -94,10 +94,13 @@ async fn writer_task(
         }
         match write_batch(&mut conn, &ops, next).await {
             Ok(new_next) => {
-                let appended: u64 = ops.iter().map(|op| match op {
-                    WriteOp::Append(evs, _) => evs.len() as u64,
-                    WriteOp::Commit(..) => 0,
-                }).sum();
+                let appended: u64 = ops
+                    .iter()
+                    .map(|op| match op {
+                        WriteOp::Append(evs, _) => evs.len() as u64,
+                        WriteOp::Commit(..) => 0,
+                    })
+                    .sum();
                 let mut offset = new_next - appended;
                 next = new_next;
                 for op in ops {
@@ -159,10 +162,8 @@ async fn write_batch(conn: &mut SqliteConnection, ops: &[WriteOp], _cached_next:
 
 async fn write_ops(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Result<u64, sqlx::Error> {
     let now = jiff::Timestamp::now().as_millisecond();
-    let first: i64 = sqlx::query("SELECT COALESCE(MAX(offset) + 1, 0) FROM events")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
+    let first: i64 =
+        sqlx::query("SELECT COALESCE(MAX(offset) + 1, 0) FROM events").fetch_one(&mut *conn).await?.try_get(0)?;
     let mut next = first as u64;
     for op in ops {
         match op {
@@ -208,10 +209,7 @@ impl EventLog for EmbeddedEventLog {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = oneshot::channel();
-        self.writes
-            .send(WriteOp::Append(rows, tx))
-            .await
-            .map_err(|_| unavailable("writer stopped"))?;
+        self.writes.send(WriteOp::Append(rows, tx)).await.map_err(|_| unavailable("writer stopped"))?;
         rx.await.map_err(|_| unavailable("writer stopped"))?
     }
 

@@ -106,9 +106,10 @@ impl UserState {
         let amount = e.entry.amount.minor * sign;
         let count = |c: u64| if sign > 0 { c + 1 } else { c.saturating_sub(1) };
         let cells = self.days.entry(date).or_default();
-        match cells.iter_mut().find(|c| {
-            c.category == e.category && c.currency == e.entry.amount.currency && c.kind == e.entry.kind
-        }) {
+        match cells
+            .iter_mut()
+            .find(|c| c.category == e.category && c.currency == e.entry.amount.currency && c.kind == e.entry.kind)
+        {
             Some(c) => {
                 c.sum += amount;
                 c.count = count(c.count);
@@ -129,9 +130,12 @@ impl UserState {
             return;
         };
         let month = self.months.entry(date.first_of_month()).or_default();
-        let agg = month
-            .entry((merchant_key(m), e.entry.amount.currency))
-            .or_insert_with(|| MerchantAgg { display: m.trim().to_owned(), currency: e.entry.amount.currency, sum: 0, count: 0 });
+        let agg = month.entry((merchant_key(m), e.entry.amount.currency)).or_insert_with(|| MerchantAgg {
+            display: m.trim().to_owned(),
+            currency: e.entry.amount.currency,
+            sum: 0,
+            count: 0,
+        });
         agg.sum += amount;
         agg.count = count(agg.count);
         if agg.count == 0 {
@@ -241,9 +245,12 @@ impl UserState {
         for e in self.in_range(from, to, tz).filter(|e| e.entry.kind == EntryKind::Expense) {
             let Some(m) = &e.entry.merchant else { continue };
             let c = e.entry.amount.currency;
-            let a = merged
-                .entry((merchant_key(m), c))
-                .or_insert_with(|| MerchantAgg { display: m.trim().to_owned(), currency: c, sum: 0, count: 0 });
+            let a = merged.entry((merchant_key(m), c)).or_insert_with(|| MerchantAgg {
+                display: m.trim().to_owned(),
+                currency: c,
+                sum: 0,
+                count: 0,
+            });
             a.sum += e.entry.amount.minor;
             a.count += 1;
         }

@@ -28,6 +28,10 @@ const META_OFFSET: &str = "spendstream.next_offset";
 const META_USERS: &str = "spendstream.users";
 
 type Users = HashMap<UserId, Arc<RwLock<UserState>>>;
+/// One row before conversion: owner, id, the entry (`None`: tombstone), local date.
+type Holder = (UserId, EntryId, Option<Arc<ProcessedEntry>>, Option<Date>);
+/// What a snapshot holds: next offset, settings per user, rows.
+type SnapshotContent = (u64, Vec<(UserId, UserSettings)>, Vec<Decoded>);
 
 /// In-memory analytics state with snapshots on local disk.
 pub struct EmbeddedStore {
@@ -69,9 +73,8 @@ impl EmbeddedStore {
             return Ok(Self::empty(Some(dir.to_owned()), 0));
         }
         let started = std::time::Instant::now();
-        let (offset, settings, rows) = tokio::task::spawn_blocking(move || read_snapshot(&path))
-            .await
-            .map_err(other)??;
+        let (offset, settings, rows) =
+            tokio::task::spawn_blocking(move || read_snapshot(&path)).await.map_err(other)??;
         let store = Self::empty(Some(dir.to_owned()), offset);
         {
             let mut users = store.users.write();
@@ -109,7 +112,7 @@ impl EmbeddedStore {
     pub fn to_batch(&self, with_removed: bool) -> Result<RecordBatch, StoreError> {
         let users: Vec<(UserId, Arc<RwLock<UserState>>)> =
             self.users.read().iter().map(|(k, v)| (*k, v.clone())).collect();
-        let mut holders: Vec<(UserId, EntryId, Option<Arc<ProcessedEntry>>, Option<Date>)> = Vec::new();
+        let mut holders: Vec<Holder> = Vec::new();
         for (uid, u) in &users {
             let u = u.read();
             if with_removed {
@@ -133,11 +136,7 @@ impl EmbeddedStore {
 
     /// Settings per user, as the stream knows them.
     pub fn settings(&self) -> Vec<(UserId, UserSettings)> {
-        self.users
-            .read()
-            .iter()
-            .filter_map(|(k, v)| v.read().settings.clone().map(|s| (*k, s)))
-            .collect()
+        self.users.read().iter().filter_map(|(k, v)| v.read().settings.clone().map(|s| (*k, s))).collect()
     }
 
     /// Next log offset not yet applied.
@@ -151,14 +150,12 @@ impl EmbeddedStore {
     }
 }
 
-fn read_snapshot(path: &Path) -> Result<(u64, Vec<(UserId, UserSettings)>, Vec<Decoded>), StoreError> {
+fn read_snapshot(path: &Path) -> Result<SnapshotContent, StoreError> {
     let file = std::fs::File::open(path).map_err(other)?;
     let reader = FileReader::try_new(std::io::BufReader::new(file), None).map_err(other)?;
     let meta = reader.schema().metadata().clone();
-    let offset: u64 = meta
-        .get(META_OFFSET)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| other("snapshot has no offset"))?;
+    let offset: u64 =
+        meta.get(META_OFFSET).and_then(|s| s.parse().ok()).ok_or_else(|| other("snapshot has no offset"))?;
     let settings: Vec<(UserId, UserSettings)> =
         serde_json::from_str(meta.get(META_USERS).map_or("[]", |s| s.as_str())).map_err(other)?;
     let mut rows = Vec::new();
@@ -225,9 +222,7 @@ impl AnalyticsStore for EmbeddedStore {
 
     async fn wait_applied(&self, position: Position, timeout: Duration) -> bool {
         let mut rx = self.applied.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|n| *n > position.offset))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(timeout, rx.wait_for(|n| *n > position.offset)).await.is_ok_and(|r| r.is_ok())
     }
 
     async fn checkpoint(&self) -> Result<(), StoreError> {
@@ -237,9 +232,7 @@ impl AnalyticsStore for EmbeddedStore {
             (self.to_batch(true)?, self.next_offset(), self.settings())
         };
         let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch, offset, &settings))
-            .await
-            .map_err(other)??;
+        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch, offset, &settings)).await.map_err(other)??;
         tracing::info!(next_offset = offset, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
         Ok(())
     }

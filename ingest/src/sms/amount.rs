@@ -3,8 +3,8 @@
 /// Number of minor-unit digits of an ISO 4217 currency (2 unless listed).
 pub fn minor_units(currency: &str) -> u8 {
     match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
-        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
         _ => 2,
     }
@@ -36,15 +36,10 @@ pub fn amount_minor(decimal: &str, currency: &str) -> Option<i64> {
     }
     let mut frac_value: i64 = 0;
     for i in 0..units as usize {
-        let digit = frac_trimmed
-            .as_bytes()
-            .get(i)
-            .map_or(0, |b| i64::from(b - b'0'));
+        let digit = frac_trimmed.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
         frac_value = frac_value * 10 + digit;
     }
-    value
-        .checked_mul(10_i64.checked_pow(units)?)?
-        .checked_add(frac_value)
+    value.checked_mul(10_i64.checked_pow(units)?)?.checked_add(frac_value)
 }
 
 /// Longest integer part accepted (keeps every amount inside `i64` minor units).
@@ -109,11 +104,7 @@ pub fn normalise_number(text: &str, units: u8) -> Option<String> {
         return None;
     }
     let int_digits = int_digits.trim_start_matches('0');
-    let int_digits = if int_digits.is_empty() {
-        "0"
-    } else {
-        int_digits
-    };
+    let int_digits = if int_digits.is_empty() { "0" } else { int_digits };
     if int_digits.len() > MAX_INT_DIGITS {
         return None;
     }
@@ -147,10 +138,7 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(
-            normalise_number("1,23,456.78", 2).as_deref(),
-            Some("123456.78")
-        );
+        assert_eq!(normalise_number("1,23,456.78", 2).as_deref(), Some("123456.78"));
         assert_eq!(normalise_number("1.234,56", 2).as_deref(), Some("1234.56"));
         assert_eq!(normalise_number("12,50", 2).as_deref(), Some("12.50"));
         assert_eq!(normalise_number("1 208,44", 2).as_deref(), Some("1208.44"));
@@ -159,10 +147,7 @@ mod tests {
         assert_eq!(normalise_number("1500", 0).as_deref(), Some("1500"));
         assert_eq!(normalise_number("1,500.00", 0).as_deref(), Some("1500"));
         assert_eq!(normalise_number("1.500", 3).as_deref(), Some("1.500"));
-        assert_eq!(
-            normalise_number("5,00,000", 2).as_deref(),
-            Some("500000.00")
-        );
+        assert_eq!(normalise_number("5,00,000", 2).as_deref(), Some("500000.00"));
         assert_eq!(normalise_number("1.006,22", 2).as_deref(), Some("1006.22"));
         assert_eq!(normalise_number("1,2.3,4", 2), None);
         assert_eq!(normalise_number("9999999999999999", 2), None);

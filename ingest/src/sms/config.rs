@@ -293,18 +293,9 @@ impl SenderIndex {
     /// The first group (in file order) with a pattern matching `sender`.
     pub fn group(&self, sender: &str) -> Option<usize> {
         let lower = sender.trim().to_ascii_lowercase();
-        let exact = self
-            .exact
-            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
-            .ok()
-            .map(|i| self.exact[i].1);
+        let exact = self.exact.binary_search_by(|(k, _)| k.as_str().cmp(&lower)).ok().map(|i| self.exact[i].1);
         let limit = exact.unwrap_or(usize::MAX);
-        self.others
-            .iter()
-            .take_while(|(g, _)| *g < limit)
-            .find(|(_, p)| p.matches(&lower))
-            .map(|(g, _)| *g)
-            .or(exact)
+        self.others.iter().take_while(|(g, _)| *g < limit).find(|(_, p)| p.matches(&lower)).map(|(g, _)| *g).or(exact)
     }
 }
 
@@ -474,8 +465,7 @@ pub const SHIPPED_TOML: &str = include_str!("../../../config/sms.toml");
 impl SmsRules {
     /// Parses and compiles a rule file; errors name the entry and key at fault.
     pub fn from_toml_str(text: &str) -> Result<SmsRules, SmsConfigError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| SmsConfigError::Toml(e.to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| SmsConfigError::Toml(e.to_string()))?;
         compile(raw)
     }
 
@@ -485,9 +475,7 @@ impl SmsRules {
     #[allow(clippy::expect_used)]
     pub fn shipped() -> &'static SmsRules {
         static SHIPPED: std::sync::OnceLock<SmsRules> = std::sync::OnceLock::new();
-        SHIPPED.get_or_init(|| {
-            SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)")
-        })
+        SHIPPED.get_or_init(|| SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)"))
     }
 
     /// Names of all templates, in the order they are tried for an unknown sender.
@@ -497,11 +485,7 @@ impl SmsRules {
 }
 
 fn err(place: impl Into<String>, key: &str, message: impl Into<String>) -> SmsConfigError {
-    SmsConfigError::Entry {
-        place: place.into(),
-        key: key.to_string(),
-        message: message.into(),
-    }
+    SmsConfigError::Entry { place: place.into(), key: key.to_string(), message: message.into() }
 }
 
 /// Expands macros and makes `\b` ASCII and `\d` mean 0-9.
@@ -512,8 +496,7 @@ struct PatternCompiler {
 
 const NUM: &str = r"(?:[0-9]{1,3}(?:[ \x{a0}\x{202f}][0-9]{3})+,[0-9]{1,2}|[0-9]+(?:[.,'][0-9]+)*)";
 const MSPAN: &str = r#"(?:[^\n\r,;()!?:."\[\]]|\.[^\s.,;])+"#;
-const TITLE: &str =
-    r"(?:(?:(?:Mr|Mrs|Ms|Miss|Dr|Shri|Smt|M/s|Mme|Mlle|Herr|Frau|Sr|Sra|Dhr|Mevr)\.?|M\.)\s+)?";
+const TITLE: &str = r"(?:(?:(?:Mr|Mrs|Ms|Miss|Dr|Shri|Smt|M/s|Mme|Mlle|Herr|Frau|Sr|Sra|Dhr|Mevr)\.?|M\.)\s+)?";
 
 impl PatternCompiler {
     fn expand(&self, pattern: &str, depth: u32) -> Result<String, String> {
@@ -525,16 +508,13 @@ impl PatternCompiler {
         while let Some(open) = rest.find("{{") {
             out.push_str(&rest[..open]);
             let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| "unclosed `{{`".to_string())?;
+            let close = after.find("}}").ok_or_else(|| "unclosed `{{`".to_string())?;
             let inner = after[..close].trim();
             let (name, arg) = match inner.split_once(':') {
                 Some((n, a)) => (n.trim(), Some(a.trim())),
                 None => (inner, None),
             };
-            let valid_arg =
-                |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid_arg = |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             let expansion = match (name, arg) {
                 ("cur", None) => self.cur.clone(),
                 ("num", None) => NUM.to_string(),
@@ -603,9 +583,7 @@ fn short_regex_error(e: &regex::Error, pattern: &str) -> String {
         .lines()
         .rev()
         .find(|l| l.trim_start().starts_with("error:"))
-        .map_or(text.as_str(), |l| {
-            l.trim_start().trim_start_matches("error:").trim()
-        });
+        .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error:").trim());
     format!("invalid regex `{pattern}`: {reason}")
 }
 
@@ -643,15 +621,9 @@ fn ascii_classes(pattern: &str) -> String {
 fn currency_alternation(marks: &HashMap<String, CurrencyMark>) -> String {
     let mut aliases: Vec<&String> = marks.keys().collect();
     aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-    let (words, symbols): (Vec<&String>, Vec<&String>) = aliases
-        .into_iter()
-        .partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
-    let join = |list: Vec<&String>| {
-        list.iter()
-            .map(|a| regex::escape(a))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
+    let (words, symbols): (Vec<&String>, Vec<&String>) =
+        aliases.into_iter().partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let join = |list: Vec<&String>| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
     match (words.is_empty(), symbols.is_empty()) {
         (false, false) => format!(r"(?:\b(?:{})|{})", join(words), join(symbols)),
         (false, true) => format!(r"(?:\b(?:{}))", join(words)),
@@ -665,11 +637,7 @@ fn is_iso(code: &str) -> bool {
 
 fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     if raw.version != 1 {
-        return Err(err(
-            "file",
-            "version",
-            format!("unsupported version {}", raw.version),
-        ));
+        return Err(err("file", "version", format!("unsupported version {}", raw.version)));
     }
     // Currencies.
     let mut currency_marks = HashMap::new();
@@ -690,10 +658,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         }
         currency_marks.insert(alias.to_lowercase(), mark);
     }
-    let pc = PatternCompiler {
-        cur: currency_alternation(&currency_marks),
-        user: raw.macros,
-    };
+    let pc = PatternCompiler { cur: currency_alternation(&currency_marks), user: raw.macros };
     let rx = |place: &str, key: &str, pattern: &str| -> Result<Regex, SmsConfigError> {
         pc.compile(pattern).map_err(|m| err(place, key, m))
     };
@@ -703,19 +668,15 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         let mut ids = Vec::new();
         for w in words {
             let expanded: &[String] = match w.strip_prefix('@') {
-                Some(name) if !name.is_empty() => sets
-                    .get(name)
-                    .ok_or_else(|| err(place, key, format!("unknown keyword set `{w}`")))?,
+                Some(name) if !name.is_empty() => {
+                    sets.get(name).ok_or_else(|| err(place, key, format!("unknown keyword set `{w}`")))?
+                }
                 _ => std::slice::from_ref(w),
             };
             for word in expanded {
-                let id = lex.add(word).ok_or_else(|| {
-                    err(
-                        place,
-                        key,
-                        format!("empty keyword or too many keywords (`{word}`)"),
-                    )
-                })?;
+                let id = lex
+                    .add(word)
+                    .ok_or_else(|| err(place, key, format!("empty keyword or too many keywords (`{word}`)")))?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -729,28 +690,16 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     for (name, r) in &raw.regions {
         let place = format!("region `{name}`");
         if !is_iso(&r.currency) {
-            return Err(err(
-                &place,
-                "currency",
-                format!("`{}` is not an ISO 4217 code", r.currency),
-            ));
+            return Err(err(&place, "currency", format!("`{}` is not an ISO 4217 code", r.currency)));
         }
         if !is_iso(&r.dollar) {
-            return Err(err(
-                &place,
-                "dollar",
-                format!("`{}` is not an ISO 4217 code", r.dollar),
-            ));
+            return Err(err(&place, "dollar", format!("`{}` is not an ISO 4217 code", r.dollar)));
         }
         let date_order = match r.date_order.as_str() {
             "dmy" => DateOrder::DayMonth,
             "mdy" => DateOrder::MonthDay,
             other => {
-                return Err(err(
-                    &place,
-                    "date_order",
-                    format!("`{other}`: expected \"dmy\" or \"mdy\""),
-                ));
+                return Err(err(&place, "date_order", format!("`{other}`: expected \"dmy\" or \"mdy\"")));
             }
         };
         let hints = kw(&place, "hints", &r.hints)?;
@@ -768,8 +717,8 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     let mut senders = Vec::new();
     for s in &raw.senders {
         let place = format!("sender group `{}`", s.name);
-        let region = region_index(&s.region)
-            .ok_or_else(|| err(&place, "region", format!("unknown region `{}`", s.region)))?;
+        let region =
+            region_index(&s.region).ok_or_else(|| err(&place, "region", format!("unknown region `{}`", s.region)))?;
         if s.patterns.is_empty() {
             return Err(err(&place, "patterns", "no patterns"));
         }
@@ -785,18 +734,12 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     for c in &raw.classes {
         let place = format!("class rule `{}`", c.name);
         if c.class == SmsClass::Transaction {
-            return Err(err(
-                &place,
-                "class",
-                "transactions come from templates, not class rules",
-            ));
+            return Err(err(&place, "class", "transactions come from templates, not class rules"));
         }
         if c.keywords.is_empty() && c.patterns.is_empty() {
             return Err(err(&place, "keywords", "a rule needs keywords or patterns"));
         }
-        let patterns = pc
-            .compile_any(&c.patterns)
-            .map_err(|m| err(&place, "patterns", m))?;
+        let patterns = pc.compile_any(&c.patterns).map_err(|m| err(&place, "patterns", m))?;
         classes.push(ClassRule {
             name: c.name.clone(),
             class: c.class,
@@ -815,11 +758,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     let mut direction_rules = Vec::new();
     for r in &raw.direction.rules {
         let gate = kw("direction.rules", "keywords", &r.keywords)?;
-        direction_rules.push((
-            r.direction,
-            gate,
-            rx("direction.rules", "pattern", &r.pattern)?,
-        ));
+        direction_rules.push((r.direction, gate, rx("direction.rules", "pattern", &r.pattern)?));
     }
 
     // Kinds.
@@ -832,33 +771,23 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         kinds.push(KindRule {
             kind: k.kind,
             keywords: kw(&place, "keywords", &k.keywords)?,
-            patterns: pc
-                .compile_any(&k.patterns)
-                .map_err(|m| err(&place, "patterns", m))?,
+            patterns: pc.compile_any(&k.patterns).map_err(|m| err(&place, "patterns", m))?,
         });
     }
 
     // Fields.
-    let mut list =
-        |key: &str, entries: &[RawGated], group: &str| -> Result<Vec<Gated>, SmsConfigError> {
-            let mut out = Vec::new();
-            for entry in entries {
-                let (p, words) = entry.parts();
-                let re = rx("fields", key, p)?;
-                if !re.capture_names().flatten().any(|n| n == group) {
-                    return Err(err(
-                        "fields",
-                        key,
-                        format!("pattern `{p}` has no `{group}` group"),
-                    ));
-                }
-                out.push(Gated {
-                    keywords: kw("fields", key, words)?,
-                    re,
-                });
+    let mut list = |key: &str, entries: &[RawGated], group: &str| -> Result<Vec<Gated>, SmsConfigError> {
+        let mut out = Vec::new();
+        for entry in entries {
+            let (p, words) = entry.parts();
+            let re = rx("fields", key, p)?;
+            if !re.capture_names().flatten().any(|n| n == group) {
+                return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
             }
-            Ok(out)
-        };
+            out.push(Gated { keywords: kw("fields", key, words)?, re });
+        }
+        Ok(out)
+    };
     let account = list("account", &raw.fields.account, "account")?;
     let balance = list("balance", &raw.fields.balance, "balance_alt")?;
     let reference = list("reference", &raw.fields.reference, "reference")?;
@@ -874,11 +803,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         let items = list
             .iter()
             .map(|r| {
-                Ok(Rewrite {
-                    re: rx(place, "rewrites", &r.pattern)?,
-                    replace: r.replace.clone(),
-                    repeat: r.repeat,
-                })
+                Ok(Rewrite { re: rx(place, "rewrites", &r.pattern)?, replace: r.replace.clone(), repeat: r.repeat })
             })
             .collect::<Result<Vec<_>, SmsConfigError>>()?;
         Ok(Rewrites { list: items })
@@ -911,21 +836,12 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             DirFilter::Credit => Some(Direction::Credit),
             DirFilter::Any => None,
         };
-        merchant_patterns.push(MerchantPattern {
-            direction,
-            keywords: kw(&place, "keywords", &mp.keywords)?,
-            re,
-        });
+        merchant_patterns.push(MerchantPattern { direction, keywords: kw(&place, "keywords", &mp.keywords)?, re });
     }
-    let mut reject_prefixes: Vec<String> =
-        m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect();
+    let mut reject_prefixes: Vec<String> = m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect();
     reject_prefixes.sort();
     reject_prefixes.dedup();
-    let mut canonical: Vec<(String, String)> = m
-        .canonical
-        .iter()
-        .map(|(k, v)| (k.to_lowercase(), v.clone()))
-        .collect();
+    let mut canonical: Vec<(String, String)> = m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
     canonical.sort();
     let merchant = MerchantRules {
         none_for_kinds: m.none_for_kinds.clone(),
@@ -936,31 +852,24 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         stop,
         reject_prefix_len: reject_prefixes.iter().map(String::len).max().unwrap_or(0),
         reject_prefixes,
-        reject: pc
-            .compile_any(&m.reject_patterns)
-            .map_err(|e| err("merchant", "reject_patterns", e))?,
+        reject: pc.compile_any(&m.reject_patterns).map_err(|e| err("merchant", "reject_patterns", e))?,
         rewrites: rewrites("merchant", &m.rewrites)?,
         canonical_len: canonical.iter().map(|c| c.0.len()).max().unwrap_or(0),
         canonical,
     };
 
     // Bills.
-    let bill_list =
-        |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
-            pats.iter()
-                .map(|p| {
-                    let re = rx("bill", key, p)?;
-                    if !re.capture_names().flatten().any(|n| n == group) {
-                        return Err(err(
-                            "bill",
-                            key,
-                            format!("pattern `{p}` has no {{{{money:{group}}}}}"),
-                        ));
-                    }
-                    Ok(re)
-                })
-                .collect()
-        };
+    let bill_list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
+        pats.iter()
+            .map(|p| {
+                let re = rx("bill", key, p)?;
+                if !re.capture_names().flatten().any(|n| n == group) {
+                    return Err(err("bill", key, format!("pattern `{p}` has no {{{{money:{group}}}}}")));
+                }
+                Ok(re)
+            })
+            .collect()
+    };
     let bill = BillRules {
         amount_due: bill_list("amount_due", &raw.bill.amount_due, "due")?,
         min_due: bill_list("min_due", &raw.bill.min_due, "min")?,
@@ -978,15 +887,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         let re = rx(&place, "pattern", &t.pattern)?;
         let names: Vec<&str> = re.capture_names().flatten().collect();
         let fast = names.iter().all(|n| {
-            matches!(
-                *n,
-                "amount"
-                    | "amount_cur"
-                    | "amount_alt"
-                    | "amount_altcur"
-                    | "amount_bare"
-                    | "direction"
-            )
+            matches!(*n, "amount" | "amount_cur" | "amount_alt" | "amount_altcur" | "amount_bare" | "direction")
         });
         let has_direction = names.contains(&"direction");
         for n in &names {
@@ -1010,11 +911,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
                     | "mask"
             );
             if !known {
-                return Err(err(
-                    &place,
-                    "pattern",
-                    format!("unknown capture group `{n}`"),
-                ));
+                return Err(err(&place, "pattern", format!("unknown capture group `{n}`")));
             }
         }
         let mut groups = Vec::new();
@@ -1028,11 +925,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         if let Some(c) = &t.currency
             && !is_iso(c)
         {
-            return Err(err(
-                &place,
-                "currency",
-                format!("`{c}` is not an ISO 4217 code"),
-            ));
+            return Err(err(&place, "currency", format!("`{c}` is not an ISO 4217 code")));
         }
         templates.push(Template {
             name: t.name.clone(),
@@ -1058,9 +951,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
                         sender_index.exact.push((lit.clone(), g));
                     }
                 }
-                _ => sender_index
-                    .others
-                    .push((g, SenderPattern::new(&pattern_text(p)))),
+                _ => sender_index.others.push((g, SenderPattern::new(&pattern_text(p)))),
             }
         }
     }

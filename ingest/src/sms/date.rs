@@ -27,9 +27,7 @@ impl DateScanner {
         let pattern = format!(
             r"(?i)(?-u:\b)(?:(?P<iy>[0-9]{{4}})[-/:.](?P<im>[0-9]{{1,2}})[-/:.](?P<id>[0-9]{{1,2}})|(?P<na>[0-9]{{1,2}})(?P<ns>[-/.])(?P<nb>[0-9]{{1,2}})[-/.](?P<nc>[0-9]{{4}}|[0-9]{{2}})|(?P<dd>[0-9]{{1,2}})(?:st|nd|rd|th)?[-\s/.]?(?P<dm>{MONTHS})\.?[-\s/.,]*(?P<dy>[0-9]{{4}}|[0-9]{{2}})|(?P<mm>{MONTHS})\.?\s+(?P<md>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>[0-9]{{4}}))(?-u:\b)"
         );
-        Ok(Self {
-            re: Regex::new(&pattern)?,
-        })
+        Ok(Self { re: Regex::new(&pattern)? })
     }
 
     /// The first valid date with a year in `text`.
@@ -70,9 +68,7 @@ fn interpret(found: &str, order: DateOrder) -> Option<Date> {
             let start = i;
             let mut v: i32 = 0;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
-                v = v
-                    .saturating_mul(10)
-                    .saturating_add(i32::from(bytes[i] - b'0'));
+                v = v.saturating_mul(10).saturating_add(i32::from(bytes[i] - b'0'));
                 i += 1;
             }
             if n == 3 {
@@ -136,12 +132,7 @@ fn make_date(y: i32, m: i32, d: i32) -> Option<Date> {
 }
 
 fn month_number(name: &str) -> Option<i32> {
-    if name.len() < 3
-        || matches!(
-            name.to_ascii_lowercase().as_str(),
-            "st" | "nd" | "rd" | "th"
-        )
-    {
+    if name.len() < 3 || matches!(name.to_ascii_lowercase().as_str(), "st" | "nd" | "rd" | "th") {
         return None;
     }
     let lower = name.get(..3)?.to_ascii_lowercase();
@@ -168,20 +159,14 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Option<String> {
-        DateScanner::new()
-            .ok()?
-            .first(s, DateOrder::DayMonth)
-            .map(|d| d.to_string())
+        DateScanner::new().ok()?.first(s, DateOrder::DayMonth).map(|d| d.to_string())
     }
 
     #[test]
     fn formats() {
         assert_eq!(d("On 14/03/25").as_deref(), Some("2025-03-14"));
         assert_eq!(d("on 31-JAN-25 for").as_deref(), Some("2025-01-31"));
-        assert_eq!(
-            d("On 2024-11-08:19:42:11.Not").as_deref(),
-            Some("2024-11-08")
-        );
+        assert_eq!(d("On 2024-11-08:19:42:11.Not").as_deref(), Some("2024-11-08"));
         assert_eq!(d("on 08 Nov 2024").as_deref(), Some("2024-11-08"));
         assert_eq!(d("on Nov 8, 2024").as_deref(), Some("2024-11-08"));
         assert_eq!(d("am 08.11.2024.").as_deref(), Some("2024-11-08"));
@@ -200,9 +185,7 @@ mod tests {
     #[test]
     fn month_first() -> Result<(), regex::Error> {
         let s = DateScanner::new()?;
-        let got = s
-            .first("on 3/12/25.", DateOrder::MonthDay)
-            .map(|d| d.to_string());
+        let got = s.first("on 3/12/25.", DateOrder::MonthDay).map(|d| d.to_string());
         assert_eq!(got.as_deref(), Some("2025-03-12"));
         Ok(())
     }

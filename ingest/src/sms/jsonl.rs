@@ -32,11 +32,7 @@ struct OutLine<'a> {
 /// transaction fields (amounts as decimal strings, dates as YYYY-MM-DD) or null. A line
 /// that cannot be used gets `"error"` (and null class) and processing continues; only I/O
 /// errors stop the run.
-pub fn parse_jsonl(
-    rules: &SmsRules,
-    mut input: impl BufRead,
-    mut output: impl Write,
-) -> io::Result<JsonlStats> {
+pub fn parse_jsonl(rules: &SmsRules, mut input: impl BufRead, mut output: impl Write) -> io::Result<JsonlStats> {
     let mut stats = JsonlStats::default();
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -57,12 +53,8 @@ pub fn parse_jsonl(
                 if outcome.class == SmsClass::Transaction {
                     stats.transactions += 1;
                 }
-                let out = OutLine {
-                    id: &id,
-                    class: Some(outcome.class),
-                    parsed: outcome.transaction.as_ref(),
-                    error: None,
-                };
+                let out =
+                    OutLine { id: &id, class: Some(outcome.class), parsed: outcome.transaction.as_ref(), error: None };
                 serde_json::to_string(&out)
             }
             Err((id, message)) => {
@@ -87,8 +79,7 @@ pub fn parse_jsonl(
 type LineResult = Result<(Value, super::SmsOutcome), (Option<Value>, String)>;
 
 fn parse_line(rules: &SmsRules, raw: &[u8]) -> LineResult {
-    let value: Value =
-        serde_json::from_slice(raw).map_err(|e| (None, format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(raw).map_err(|e| (None, format!("invalid JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err((None, "expected a JSON object".to_string()));
     };

@@ -68,8 +68,7 @@ impl LexiconBuilder {
             let Ok(kid) = KeywordId::try_from(id) else {
                 continue;
             };
-            let needs_after =
-                !*prefix && word.chars().next_back().is_some_and(char::is_alphanumeric);
+            let needs_after = !*prefix && word.chars().next_back().is_some_and(char::is_alphanumeric);
             ends[at].push((kid, needs_after));
         }
         let mut root = [0u32; 256];
@@ -96,22 +95,13 @@ impl LexiconBuilder {
             end_list.extend_from_slice(x);
             nodes.push(node);
         }
-        Lexicon {
-            nodes,
-            root,
-            edge_bytes,
-            edge_targets,
-            ends: end_list,
-        }
+        Lexicon { nodes, root, edge_bytes, edge_targets, ends: end_list }
     }
 }
 
 /// ASCII-lowercases; other characters are lowercased too (the matcher folds ASCII only).
 fn ascii_lower(s: &str) -> String {
-    s.chars()
-        .map(|c| c.to_ascii_lowercase())
-        .collect::<String>()
-        .to_lowercase()
+    s.chars().map(|c| c.to_ascii_lowercase()).collect::<String>().to_lowercase()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -203,20 +193,13 @@ impl Lexicon {
     /// Works on bytes: ASCII letters and digits and every non-ASCII byte count as word
     /// characters, so a keyword next to an accented letter is not a separate word.
     pub fn scan(&self, text: &str) -> Hits {
-        let mut hits = Hits {
-            present: [0; WORDS],
-            list: Vec::with_capacity(32),
-        };
+        let mut hits = Hits { present: [0; WORDS], list: Vec::with_capacity(32) };
         let bytes = text.as_bytes();
         let word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
         let mut prev_word = false;
         for (start, &first) in bytes.iter().enumerate() {
             let is_word = word(first);
-            let begin = if is_word {
-                !prev_word
-            } else {
-                !first.is_ascii_whitespace()
-            };
+            let begin = if is_word { !prev_word } else { !first.is_ascii_whitespace() };
             prev_word = is_word;
             if !begin {
                 continue;
@@ -225,8 +208,7 @@ impl Lexicon {
             let mut i = start + 1;
             while node != 0 {
                 let n = self.nodes[node];
-                let ends =
-                    &self.ends[n.end_start as usize..n.end_start as usize + usize::from(n.end_len)];
+                let ends = &self.ends[n.end_start as usize..n.end_start as usize + usize::from(n.end_len)];
                 for &(id, needs_after) in ends {
                     if needs_after && bytes.get(i).is_some_and(|&b| word(b)) {
                         continue;

@@ -5,20 +5,13 @@ use super::config::{MerchantRules, Rewrites};
 /// Longest merchant name kept, in characters.
 const MAX_CHARS: usize = 60;
 
-const TRIM: &[char] = &[
-    ' ', '\t', '\r', '\n', '.', ',', ';', ':', '-', '\'', '"', '`', '(', ')', '[', ']', '&', '/',
-    '\u{a0}',
-];
+const TRIM: &[char] =
+    &[' ', '\t', '\r', '\n', '.', ',', ';', ':', '-', '\'', '"', '`', '(', ')', '[', ']', '&', '/', '\u{a0}'];
 
 /// Cleans `raw`; `None` when it is not a name (an account, a date, "your card", ...).
 /// `generic` candidates (found after a prefix word) are checked against the reject
 /// prefixes before any rewriting.
-pub(crate) fn clean(
-    rules: &MerchantRules,
-    raw: &str,
-    extra: Option<&Rewrites>,
-    generic: bool,
-) -> Option<String> {
+pub(crate) fn clean(rules: &MerchantRules, raw: &str, extra: Option<&Rewrites>, generic: bool) -> Option<String> {
     let s = raw.trim_matches(TRIM);
     if s.is_empty() {
         return None;
@@ -63,12 +56,8 @@ fn rejected_prefix(rules: &MerchantRules, s: &str) -> bool {
         None => s,
     };
     let lower = head.to_ascii_lowercase();
-    word_prefixes(&lower, rules.reject_prefix_len).any(|p| {
-        rules
-            .reject_prefixes
-            .binary_search_by(|r| r.as_str().cmp(p))
-            .is_ok()
-    })
+    word_prefixes(&lower, rules.reject_prefix_len)
+        .any(|p| rules.reject_prefixes.binary_search_by(|r| r.as_str().cmp(p)).is_ok())
 }
 
 /// Every prefix of `text` (up to `max` bytes) that ends at a word boundary.
@@ -76,10 +65,7 @@ fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
     (1..=max.min(bytes.len()))
         .filter(move |&i| {
-            text.is_char_boundary(i)
-                && bytes
-                    .get(i)
-                    .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b >= 0x80))
+            text.is_char_boundary(i) && bytes.get(i).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b >= 0x80))
         })
         .map(move |i| &text[..i])
 }
@@ -89,10 +75,7 @@ fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
 pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Option<(usize, usize)> {
     let rest = text.get(from..)?;
     let trimmed = rest.trim_start_matches([' ', '\t', '\u{a0}']);
-    if trimmed.len() == rest.len()
-        && !rest.is_empty()
-        && text[..from].ends_with(char::is_alphanumeric)
-    {
+    if trimmed.len() == rest.len() && !rest.is_empty() && text[..from].ends_with(char::is_alphanumeric) {
         // A word prefix must be followed by a space.
         return None;
     }
@@ -117,12 +100,9 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
             '.' => {
                 // "J. DE VRIES": a single capital before the dot is an initial.
                 let mut before = body[..i].chars().rev();
-                let initial = before.next().is_some_and(char::is_uppercase)
-                    && before.next().is_none_or(|p| !p.is_alphanumeric());
-                !initial
-                    && chars
-                        .peek()
-                        .is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';'))
+                let initial =
+                    before.next().is_some_and(char::is_uppercase) && before.next().is_none_or(|p| !p.is_alphanumeric());
+                !initial && chars.peek().is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';'))
             }
             _ => false,
         };
@@ -143,30 +123,20 @@ fn vpa_name(s: &str) -> Option<String> {
     if handle.is_empty() || handle.contains('.') || !local.chars().any(char::is_alphabetic) {
         return None;
     }
-    local
-        .split(|c: char| !c.is_alphabetic())
-        .find(|chunk| chunk.chars().count() >= 2)
-        .map(str::to_string)
+    local.split(|c: char| !c.is_alphabetic()).find(|chunk| chunk.chars().count() >= 2).map(str::to_string)
 }
 
 fn finish(rules: &MerchantRules, s: &str) -> String {
     let lower = s.to_lowercase();
     let keys: Vec<&str> = word_prefixes(&lower, rules.canonical_len).collect();
     let lookup = |k: &str| {
-        let i = rules
-            .canonical
-            .binary_search_by(|c| c.0.as_str().cmp(k))
-            .ok()?;
+        let i = rules.canonical.binary_search_by(|c| c.0.as_str().cmp(k)).ok()?;
         Some(rules.canonical[i].1.clone())
     };
     if let Some(c) = keys.iter().rev().find_map(|k| lookup(k)) {
         return c;
     }
-    let name = if s.chars().any(char::is_lowercase) {
-        s.to_string()
-    } else {
-        title_case(s)
-    };
+    let name = if s.chars().any(char::is_lowercase) { s.to_string() } else { title_case(s) };
     truncate(&name)
 }
 
@@ -177,12 +147,7 @@ fn title_case(s: &str) -> String {
             out.push(' ');
         }
         let lower = word.to_lowercase();
-        if i > 0
-            && matches!(
-                lower.as_str(),
-                "of" | "and" | "the" | "de" | "la" | "du" | "von" | "van" | "da"
-            )
-        {
+        if i > 0 && matches!(lower.as_str(), "of" | "and" | "the" | "de" | "la" | "du" | "von" | "van" | "da") {
             out.push_str(&lower);
             continue;
         }

@@ -221,15 +221,9 @@ pub enum SmsConfigError {
 /// Checks that `text` is a message at all.
 pub fn validate(text: &str) -> Result<(), SmsInputError> {
     if text.len() > MAX_SMS_BYTES {
-        return Err(SmsInputError::TooLong {
-            len: text.len(),
-            max: MAX_SMS_BYTES,
-        });
+        return Err(SmsInputError::TooLong { len: text.len(), max: MAX_SMS_BYTES });
     }
-    if let Some((offset, _)) = text
-        .char_indices()
-        .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if let Some((offset, _)) = text.char_indices().find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(SmsInputError::Binary { offset });
     }
     if text.trim().is_empty() {
@@ -247,17 +241,8 @@ pub fn parse(rules: &SmsRules, sender: &str, text: &str) -> Result<SmsOutcome, S
     let ctx = Ctx::new(rules, sender, text);
     for rule in rules.classes.iter().filter(|r| r.before) {
         if ctx.rule_matches(rule) {
-            let bill = if rule.class == SmsClass::BillDue {
-                ctx.bill()
-            } else {
-                None
-            };
-            return Ok(SmsOutcome {
-                class: rule.class,
-                transaction: None,
-                bill,
-                template: Some(rule.name.clone()),
-            });
+            let bill = if rule.class == SmsClass::BillDue { ctx.bill() } else { None };
+            return Ok(SmsOutcome { class: rule.class, transaction: None, bill, template: Some(rule.name.clone()) });
         }
     }
     if let Some((tx, name)) = ctx.transaction() {
@@ -278,12 +263,7 @@ pub fn parse(rules: &SmsRules, sender: &str, text: &str) -> Result<SmsOutcome, S
             });
         }
     }
-    Ok(SmsOutcome {
-        class: SmsClass::Other,
-        transaction: None,
-        bill: None,
-        template: None,
-    })
+    Ok(SmsOutcome { class: SmsClass::Other, transaction: None, bill: None, template: None })
 }
 
 /// Names of the capture groups of one `{{money:NAME}}`.
@@ -295,13 +275,8 @@ struct MoneyGroups {
     bare: &'static str,
 }
 
-const AMOUNT: MoneyGroups = MoneyGroups {
-    num: "amount",
-    cur: "amount_cur",
-    alt: "amount_alt",
-    altcur: "amount_altcur",
-    bare: "amount_bare",
-};
+const AMOUNT: MoneyGroups =
+    MoneyGroups { num: "amount", cur: "amount_cur", alt: "amount_alt", altcur: "amount_altcur", bare: "amount_bare" };
 const BALANCE: MoneyGroups = MoneyGroups {
     num: "balance",
     cur: "balance_cur",
@@ -309,20 +284,10 @@ const BALANCE: MoneyGroups = MoneyGroups {
     altcur: "balance_altcur",
     bare: "balance_bare",
 };
-const DUE: MoneyGroups = MoneyGroups {
-    num: "due",
-    cur: "due_cur",
-    alt: "due_alt",
-    altcur: "due_altcur",
-    bare: "due_bare",
-};
-const MIN: MoneyGroups = MoneyGroups {
-    num: "min",
-    cur: "min_cur",
-    alt: "min_alt",
-    altcur: "min_altcur",
-    bare: "min_bare",
-};
+const DUE: MoneyGroups =
+    MoneyGroups { num: "due", cur: "due_cur", alt: "due_alt", altcur: "due_altcur", bare: "due_bare" };
+const MIN: MoneyGroups =
+    MoneyGroups { num: "min", cur: "min_cur", alt: "min_alt", altcur: "min_altcur", bare: "min_bare" };
 
 /// What a template match supplies; the rest comes from the generic rules.
 #[derive(Default)]
@@ -349,12 +314,7 @@ fn money_of<'t>(caps: &Captures<'t>, g: &MoneyGroups) -> Option<Money<'t>> {
     let whole = |n: regex::Match<'t>, c: Option<regex::Match<'t>>| {
         let start = c.map_or(n.start(), |c| c.start().min(n.start()));
         let end = c.map_or(n.end(), |c| c.end().max(n.end()));
-        Money {
-            num: n.as_str(),
-            cur: c.map(|c| c.as_str()),
-            start,
-            end,
-        }
+        Money { num: n.as_str(), cur: c.map(|c| c.as_str()), start, end }
     };
     if let Some(n) = caps.name(g.num) {
         return Some(whole(n, caps.name(g.cur)));
@@ -400,19 +360,9 @@ impl<'a> Ctx<'a> {
         let hits = rules.lexicon.scan(text);
         let group = rules.sender_index.group(sender);
         let sender_region = group.map(|g| rules.senders[g].region);
-        let hint_region = if sender_region.is_none() {
-            rules.regions.iter().position(|r| hits.any(&r.hints))
-        } else {
-            None
-        };
-        Ctx {
-            rules,
-            text,
-            hits,
-            group,
-            sender_region,
-            hint_region,
-        }
+        let hint_region =
+            if sender_region.is_none() { rules.regions.iter().position(|r| hits.any(&r.hints)) } else { None };
+        Ctx { rules, text, hits, group, sender_region, hint_region }
     }
 
     fn rule_matches(&self, rule: &config::ClassRule) -> bool {
@@ -427,12 +377,7 @@ impl<'a> Ctx<'a> {
         {
             return false;
         }
-        !rule.requires_amount
-            || self
-                .rules
-                .scanner
-                .find(self.text, 0, self.text.len(), false)
-                .is_some()
+        !rule.requires_amount || self.rules.scanner.find(self.text, 0, self.text.len(), false).is_some()
     }
 
     // -- money ----------------------------------------------------------------------------
@@ -472,10 +417,9 @@ impl<'a> Ctx<'a> {
     fn mark_currency(&self, mark: &str, region: Option<usize>) -> Option<String> {
         match self.rules.currency_marks.get(&mark.to_lowercase())? {
             CurrencyMark::Iso(code) => Some(code.clone()),
-            CurrencyMark::Dollar => Some(region.map_or_else(
-                || "USD".to_string(),
-                |r| self.rules.regions[r].dollar.clone(),
-            )),
+            CurrencyMark::Dollar => {
+                Some(region.map_or_else(|| "USD".to_string(), |r| self.rules.regions[r].dollar.clone()))
+            }
         }
     }
 
@@ -497,12 +441,7 @@ impl<'a> Ctx<'a> {
     fn date_order(&self, currency: &str) -> DateOrder {
         let region = self
             .sender_region
-            .or_else(|| {
-                self.rules
-                    .regions
-                    .iter()
-                    .position(|r| r.currency == currency)
-            })
+            .or_else(|| self.rules.regions.iter().position(|r| r.currency == currency))
             .or(self.hint_region);
         region.map_or(DateOrder::DayMonth, |r| self.rules.regions[r].date_order)
     }
@@ -512,9 +451,7 @@ impl<'a> Ctx<'a> {
     fn transaction(&self) -> Option<(ParsedTransaction, &'a str)> {
         let templates = &self.rules.templates;
         let usable = |t: &&Template| t.keywords.is_empty() || self.hits.any(&t.keywords);
-        let specific = templates
-            .iter()
-            .filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)));
+        let specific = templates.iter().filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)));
         let generic = templates.iter().filter(|t| t.groups.is_empty());
         for t in specific.chain(generic).filter(usable) {
             if let Some(tx) = self.try_template(t) {
@@ -528,11 +465,7 @@ impl<'a> Ctx<'a> {
     fn fast_found(&self, t: &Template, start: usize, end: usize) -> Found<'a> {
         Found {
             money: self.money_in(start, end),
-            direction: if t.has_direction {
-                self.direction_in(start, end)
-            } else {
-                None
-            },
+            direction: if t.has_direction { self.direction_in(start, end) } else { None },
             ..Found::default()
         }
     }
@@ -566,9 +499,7 @@ impl<'a> Ctx<'a> {
     fn found(&self, caps: &Captures<'a>) -> Found<'a> {
         Found {
             money: money_of(caps, &AMOUNT),
-            direction: caps
-                .name("direction")
-                .and_then(|m| self.direction_at(m.start())),
+            direction: caps.name("direction").and_then(|m| self.direction_at(m.start())),
             merchant: caps.name("merchant").map(|m| m.as_str()),
             account: caps.name("account").map(|m| m.as_str()),
             date: caps.name("date").map(|m| m.as_str()),
@@ -631,10 +562,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let order = self.date_order(&currency);
-        let direction = t
-            .direction
-            .or(f.direction)
-            .unwrap_or_else(|| self.direction());
+        let direction = t.direction.or(f.direction).unwrap_or_else(|| self.direction());
         let kind_rule = t.kind.or_else(|| self.kind_rule());
         let mut merchant = if t.no_merchant {
             None
@@ -659,26 +587,14 @@ impl<'a> Ctx<'a> {
             Some(b) => self.balance_value(&b, &currency),
             None => self.balance(&currency),
         };
-        let date = f
-            .date
-            .and_then(|d| self.rules.dates.parse(d, order))
-            .or_else(|| self.rules.dates.first(self.text, order));
+        let date =
+            f.date.and_then(|d| self.rules.dates.parse(d, order)).or_else(|| self.rules.dates.first(self.text, order));
         let reference = f
             .reference
             .filter(|r| r.bytes().any(|b| b.is_ascii_digit()))
             .map(str::to_string)
             .or_else(|| self.reference());
-        Some(ParsedTransaction {
-            amount,
-            currency,
-            direction,
-            account_last4,
-            merchant,
-            balance,
-            date,
-            kind,
-            reference,
-        })
+        Some(ParsedTransaction { amount, currency, direction, account_last4, merchant, balance, date, kind, reference })
     }
 
     /// Direction of the keyword starting at byte `start` (a captured verb), if it has one.
@@ -704,13 +620,8 @@ impl<'a> Ctx<'a> {
             }
         }
         let tags = &self.rules.direction_tags;
-        let mut found: Vec<(usize, usize, u8)> = self
-            .hits
-            .list
-            .iter()
-            .map(|h| (h.start, h.end, tags[usize::from(h.id)]))
-            .filter(|h| h.2 != 0)
-            .collect();
+        let mut found: Vec<(usize, usize, u8)> =
+            self.hits.list.iter().map(|h| (h.start, h.end, tags[usize::from(h.id)])).filter(|h| h.2 != 0).collect();
         found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut covered = 0usize;
         for (start, end, tag) in found {
@@ -733,9 +644,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .find(|k| match &k.patterns {
                 None => self.hits.any(&k.keywords),
-                Some(re) => {
-                    (k.keywords.is_empty() || self.hits.any(&k.keywords)) && re.is_match(self.text)
-                }
+                Some(re) => (k.keywords.is_empty() || self.hits.any(&k.keywords)) && re.is_match(self.text),
             })
             .map(|k| k.kind)
     }
@@ -751,12 +660,7 @@ impl<'a> Ctx<'a> {
         // (span start, span end, needs a capital letter)
         let mut cands: Vec<(usize, usize, bool)> = Vec::new();
         let mut last_start = usize::MAX;
-        let mut prefix_hits: Vec<_> = self
-            .hits
-            .list
-            .iter()
-            .filter(|h| tags[usize::from(h.id)] != 0)
-            .collect();
+        let mut prefix_hits: Vec<_> = self.hits.list.iter().filter(|h| tags[usize::from(h.id)] != 0).collect();
         prefix_hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
         for h in prefix_hits {
             if h.start == last_start {
@@ -803,8 +707,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn gated<'r>(&'r self, list: &'r [config::Gated]) -> impl Iterator<Item = &'r config::Gated> {
-        list.iter()
-            .filter(|g| g.keywords.is_empty() || self.hits.any(&g.keywords))
+        list.iter().filter(|g| g.keywords.is_empty() || self.hits.any(&g.keywords))
     }
 
     fn account(&self) -> Option<String> {
@@ -865,12 +768,7 @@ impl<'a> Ctx<'a> {
     // -- bills ----------------------------------------------------------------------------
 
     fn bill(&self) -> Option<ParsedBill> {
-        let min = self
-            .rules
-            .bill
-            .min_due
-            .iter()
-            .find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &MIN)));
+        let min = self.rules.bill.min_due.iter().find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &MIN)));
         let due = self
             .rules
             .bill
@@ -878,32 +776,18 @@ impl<'a> Ctx<'a> {
             .iter()
             .find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &DUE)))
             .filter(|d| min.is_none_or(|m| m.start != d.start))
-            .or_else(|| {
-                self.monies()
-                    .find(|d| min.is_none_or(|m| d.end <= m.start || d.start >= m.end))
-            })?;
+            .or_else(|| self.monies().find(|d| min.is_none_or(|m| d.end <= m.start || d.start >= m.end)))?;
         let currency = self.currency_for(&due, None)?;
         let units = minor_units(&currency);
         let amount_due = amount::normalise_number(due.num, units)?;
         let min_due = min.and_then(|m| amount::normalise_number(m.num, units));
         let order = self.date_order(&currency);
-        let marker = self
-            .hits
-            .list
-            .iter()
-            .filter(|h| self.rules.bill.due_markers.contains(&h.id))
-            .map(|h| h.start)
-            .min();
+        let marker =
+            self.hits.list.iter().filter(|h| self.rules.bill.due_markers.contains(&h.id)).map(|h| h.start).min();
         let due_date = marker
             .and_then(|at| self.rules.dates.find_from(self.text, at, order))
             .or_else(|| self.rules.dates.first(self.text, order));
-        Some(ParsedBill {
-            amount_due,
-            min_due,
-            currency,
-            due_date,
-            account_last4: self.account(),
-        })
+        Some(ParsedBill { amount_due, min_due, currency, due_date, account_last4: self.account() })
     }
 }
 
@@ -917,12 +801,9 @@ mod profile {
     /// with `SMS_LOOP=N` it only times N passes of `parse`.
     #[test]
     #[ignore = "timing report, not a check"]
-    #[allow(clippy::unwrap_used, clippy::float_arithmetic)]
+    #[allow(clippy::unwrap_used, clippy::float_arithmetic, clippy::disallowed_types)]
     fn stages() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/sms/dev.jsonl"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sms/dev.jsonl");
         let data = std::fs::read_to_string(path).unwrap();
         let msgs: Vec<(String, String)> = data
             .lines()
@@ -955,10 +836,7 @@ mod profile {
                     f(c, s, t);
                 }
             }
-            println!(
-                "{name:<16} {:>8.3} us/msg",
-                a.elapsed().as_secs_f64() * 1e6 / n
-            );
+            println!("{name:<16} {:>8.3} us/msg", a.elapsed().as_secs_f64() * 1e6 / n);
         };
         stage("parse", &|_, s, t| {
             std::hint::black_box(parse(rules, s, t).ok());

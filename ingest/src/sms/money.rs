@@ -97,19 +97,10 @@ impl MoneyScanner {
             }
             if let Some(me) = self.mark_at(b, i) {
                 let after = skip_one_space(text, me, b.len());
-                let colon = if b.get(me) == Some(&b':') {
-                    skip_one_space(text, me + 1, b.len())
-                } else {
-                    me
-                };
+                let colon = if b.get(me) == Some(&b':') { skip_one_space(text, me + 1, b.len()) } else { me };
                 for j in [after, me, colon] {
                     if let Some(ne) = number_at(b, j) {
-                        return Some(Found {
-                            start: i,
-                            end: ne,
-                            num: (j, ne),
-                            cur: Some((i, me)),
-                        });
+                        return Some(Found { start: i, end: ne, num: (j, ne), cur: Some((i, me)) });
                     }
                 }
             }
@@ -123,22 +114,12 @@ impl MoneyScanner {
                             // A mark followed by a number belongs to that number.
                             let next = skip_one_space(text, me, b.len());
                             if number_at(b, next).is_none() && number_at(b, me).is_none() {
-                                return Some(Found {
-                                    start: i,
-                                    end: me,
-                                    num: (i, ne),
-                                    cur: Some((k, me)),
-                                });
+                                return Some(Found { start: i, end: me, num: (i, ne), cur: Some((k, me)) });
                             }
                         }
                     }
                     if bare && let Some(be) = bare_at(b, i) {
-                        return Some(Found {
-                            start: i,
-                            end: be,
-                            num: (i, be),
-                            cur: None,
-                        });
+                        return Some(Found { start: i, end: be, num: (i, be), cur: None });
                     }
                 }
             }
@@ -234,10 +215,7 @@ mod tests {
     fn scan(text: &str, bare: bool) -> Option<(String, Option<String>)> {
         let s = MoneyScanner::new(["rs.", "rs", "inr", "₹", "$", "eur", "€", "ksh", "s$", "ngn"]);
         let f = s.find(text, 0, text.len(), bare)?;
-        Some((
-            text[f.num.0..f.num.1].to_string(),
-            f.cur.map(|c| text[c.0..c.1].to_string()),
-        ))
+        Some((text[f.num.0..f.num.1].to_string(), f.cur.map(|c| text[c.0..c.1].to_string())))
     }
 
     #[test]
@@ -247,18 +225,12 @@ mod tests {
         assert_eq!(got("by Rs1500 on").as_deref(), Some("1500|Rs"));
         assert_eq!(got("₹ 1,05,000 paid").as_deref(), Some("1,05,000|₹"));
         assert_eq!(got("Solde : 1 208,44 €").as_deref(), Some("1 208,44|€"));
-        assert_eq!(
-            got("Belastung 1.234,56 EUR auf").as_deref(),
-            Some("1.234,56|EUR")
-        );
+        assert_eq!(got("Belastung 1.234,56 EUR auf").as_deref(), Some("1.234,56|EUR"));
         assert_eq!(got("A/c XX4821 Rs.500 debited").as_deref(), Some("500|Rs."));
         assert_eq!(got("hours 500"), None);
         assert_eq!(got("S$10 off").as_deref(), Some("10|S$"));
         assert_eq!(got("Amt:NGN 12,400.00").as_deref(), Some("12,400.00|NGN"));
-        assert_eq!(
-            scan("debited by 120.0 on", true).map(|x| x.0).as_deref(),
-            Some("120.0")
-        );
+        assert_eq!(scan("debited by 120.0 on", true).map(|x| x.0).as_deref(), Some("120.0"));
         assert_eq!(scan("A/C X6612 debited", true), None);
     }
 }
