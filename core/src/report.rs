@@ -247,12 +247,29 @@ impl Totals {
     }
 }
 
+/// Totals plus spending per category, folded from cells.
+#[derive(Default)]
+struct CategoryFold<'a> {
+    totals: Totals,
+    per_cat: BTreeMap<&'a CategoryId, (i64, u64)>,
+}
+
+impl<'a> CategoryFold<'a> {
+    fn add(&mut self, c: &'a DayCell) {
+        self.totals.add(c);
+        if c.kind == EntryKind::Expense {
+            let e = self.per_cat.entry(&c.category).or_default();
+            e.0 += c.amount_minor;
+            e.1 += c.count;
+        }
+    }
+}
+
 /// Builds a report from the summaries of the current and previous ranges.
 pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &RangeSummary) -> Report {
     let (range, prev_range) = req.ranges();
     let cur = req.currency;
-    let mut totals = Totals::default();
-    let mut per_cat: BTreeMap<&CategoryId, (i64, u64)> = BTreeMap::new();
+    let mut fold = CategoryFold::default();
     let mut buckets: BTreeMap<Date, Totals> = BTreeMap::new();
     let mut others: BTreeMap<Currency, Totals> = BTreeMap::new();
     for c in current.cells.iter().filter(|c| range.contains(c.date)) {
@@ -260,14 +277,10 @@ pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &
             others.entry(c.currency).or_default().add(c);
             continue;
         }
-        totals.add(c);
+        fold.add(c);
         buckets.entry(bucket_start(req.period, c.date)).or_default().add(c);
-        if c.kind == EntryKind::Expense {
-            let e = per_cat.entry(&c.category).or_default();
-            e.0 += c.amount_minor;
-            e.1 += c.count;
-        }
     }
+    let CategoryFold { totals, per_cat } = fold;
     let mut prev = Totals::default();
     for c in previous.cells.iter().filter(|c| prev_range.contains(c.date) && c.currency == cur) {
         prev.add(c);
@@ -439,16 +452,11 @@ pub fn build_stats(today: Date, currency: Currency, summary: &RangeSummary, defs
     stats_windows(today)
         .into_iter()
         .map(|(name, range)| {
-            let mut t = Totals::default();
-            let mut per_cat: BTreeMap<&CategoryId, (i64, u64)> = BTreeMap::new();
+            let mut fold = CategoryFold::default();
             for c in summary.cells.iter().filter(|c| range.contains(c.date) && c.currency == currency) {
-                t.add(c);
-                if c.kind == EntryKind::Expense {
-                    let e = per_cat.entry(&c.category).or_default();
-                    e.0 += c.amount_minor;
-                    e.1 += c.count;
-                }
+                fold.add(c);
             }
+            let CategoryFold { totals: t, per_cat } = fold;
             Window {
                 name: name.to_owned(),
                 start: range.start,
