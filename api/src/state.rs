@@ -1,10 +1,16 @@
 //! `AppState`: the ports and config every handler shares.
 
+use crate::error::ApiError;
 use crate::tokens::Tokens;
+use parking_lot::Mutex;
 use spendstream_core::Config;
+use spendstream_core::UserId;
+use spendstream_core::ports::User;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 static BODY_LIMIT: AtomicUsize = AtomicUsize::new(65536);
 
@@ -28,6 +34,7 @@ pub struct AppState {
     pub shared: Arc<dyn SharedState>,
     /// Access and refresh tokens.
     pub tokens: Arc<Tokens>,
+    users: Arc<Mutex<HashMap<UserId, (Instant, User)>>>,
 }
 
 impl AppState {
@@ -42,6 +49,30 @@ impl AppState {
     ) -> Self {
         BODY_LIMIT.store(config.server.max_body_bytes, Ordering::Relaxed);
         let tokens = Arc::new(Tokens::new(jwt_secret, &config.auth));
-        AppState { config, log, store, accounts, shared, tokens }
+        let users = Arc::new(Mutex::new(HashMap::new()));
+        AppState { config, log, store, accounts, shared, tokens, users }
+    }
+
+    /// The signed-in user, from a short-lived cache (saves a database round
+    /// trip on every report) or from accounts.
+    pub async fn user(&self, id: UserId) -> Result<User, ApiError> {
+        let ttl = Duration::from_millis(self.config.api.user_cache_ms);
+        if let Some((at, u)) = self.users.lock().get(&id)
+            && at.elapsed() < ttl
+        {
+            return Ok(u.clone());
+        }
+        let user = self.accounts.user(id).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+        let mut cache = self.users.lock();
+        if cache.len() > 100_000 {
+            cache.retain(|_, (at, _)| at.elapsed() < ttl);
+        }
+        cache.insert(id, (Instant::now(), user.clone()));
+        Ok(user)
+    }
+
+    /// Drops a user from the cache after a change made through this process.
+    pub fn forget_user(&self, id: UserId) {
+        self.users.lock().remove(&id);
     }
 }

@@ -172,6 +172,8 @@ pub struct ApiConfig {
     pub list_max_limit: usize,
     /// Merchants per report.
     pub top_merchants: usize,
+    /// How long a user's settings may be served from the API's cache.
+    pub user_cache_ms: u64,
     /// Idempotency key lifetime.
     pub idempotency_ttl_secs: u64,
 }

@@ -27,9 +27,11 @@ pub async fn patch_me(
     ValidJson(req): ValidJson<PatchMe>,
 ) -> Result<Json<UserView>, ApiError> {
     let mut user = state.accounts.user(id).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+    state.forget_user(id);
     let settings =
         settings_from(req.time_zone.as_deref(), req.currency.as_deref(), req.week_start.as_deref(), &user.settings)?;
     state.accounts.update_settings(id, &settings).await?;
+    state.forget_user(id);
     let positions = state.log.append(vec![Event::SettingsChanged { user_id: id, settings: settings.clone() }]).await?;
     if let Some(p) = positions.last() {
         let wait = Duration::from_millis(state.config.api.read_your_writes_ms);

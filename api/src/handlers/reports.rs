@@ -21,7 +21,7 @@ pub async fn report(
     ValidQuery(p): ValidQuery<ReportParams>,
 ) -> Result<Json<Report>, ApiError> {
     let period: Period = p.period.parse().map_err(|e: String| ApiError::field("period", e))?;
-    let user = state.accounts.user(uid).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+    let user = state.user(uid).await?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
     let today = today(&tz);
     let date = p.date.as_deref().map(parse_date).transpose().map_err(|m| ApiError::field("date", m))?.unwrap_or(today);
@@ -64,7 +64,7 @@ pub async fn stats(
     AuthUser(uid): AuthUser,
     ValidQuery(p): ValidQuery<StatsParams>,
 ) -> Result<Json<Stats>, ApiError> {
-    let user = state.accounts.user(uid).await?.ok_or_else(|| ApiError::Unauthorized("account is gone".into()))?;
+    let user = state.user(uid).await?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
     let date = p
         .date
