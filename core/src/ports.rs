@@ -170,7 +170,9 @@ pub trait AnalyticsStore: Send + Sync {
     async fn known(&self, user: UserId, id: EntryId) -> Result<bool, StoreError>;
     /// A page of a user's live entries, newest first.
     async fn list(&self, user: UserId, query: &ListQuery) -> Result<Page, StoreError>;
-    /// Daily totals per category and the top merchants for `[from, to)`, cut in `time_zone`.
+    /// Totals per day and category and the top merchants for `[from, to)`,
+    /// cut in `time_zone`. With `by_month` and a range of whole months the
+    /// cells may be per month (dated the 1st): a year is then 12 rows, not 365.
     async fn summarize(
         &self,
         user: UserId,
@@ -178,6 +180,7 @@ pub trait AnalyticsStore: Send + Sync {
         to: Date,
         time_zone: &str,
         top_merchants: usize,
+        by_month: bool,
     ) -> Result<RangeSummary, StoreError>;
     /// Answers whether the store can serve reads now.
     async fn healthcheck(&self) -> Result<(), StoreError>;

@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Totals of one local day, category, currency and kind.
+/// Totals of one local day (or month, dated the 1st), category, currency and kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayCell {
     /// Local date in the user's zone.

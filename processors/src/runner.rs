@@ -98,7 +98,11 @@ impl Runner {
                 tracing::error!(error = %e, "seek failed");
             }
         }
-        self.consume(consumer.as_mut(), &mut backoff, &mut shutdown).await;
+        let mut checkpoints = Checkpoints::default();
+        self.consume(consumer.as_mut(), &mut backoff, &mut shutdown, &mut checkpoints).await;
+        if let Some(running) = checkpoints.running.take() {
+            let _ = running.await;
+        }
         if let Err(e) = self.store.checkpoint().await {
             tracing::error!(error = %e, "final checkpoint failed");
         }
@@ -109,6 +113,7 @@ impl Runner {
         consumer: &mut dyn LogConsumer,
         backoff: &mut Backoff,
         shutdown: &mut watch::Receiver<bool>,
+        checkpoints: &mut Checkpoints,
     ) {
         let mut since_checkpoint: u64 = 0;
         let mut last_change = Instant::now();
@@ -129,7 +134,7 @@ impl Runner {
             };
             if records.is_empty() {
                 if since_checkpoint > 0 && last_change.elapsed() >= interval {
-                    self.checkpoint(&mut since_checkpoint).await;
+                    checkpoints.start(&self.store, &mut since_checkpoint);
                 }
                 continue;
             }
@@ -149,15 +154,30 @@ impl Runner {
             since_checkpoint += n;
             last_change = Instant::now();
             if since_checkpoint >= self.config.snapshot_every_events {
-                self.checkpoint(&mut since_checkpoint).await;
+                checkpoints.start(&self.store, &mut since_checkpoint);
             }
         }
     }
+}
 
-    async fn checkpoint(&self, since: &mut u64) {
-        match self.store.checkpoint().await {
-            Ok(()) => *since = 0,
-            Err(e) => tracing::error!(error = %e, "checkpoint failed; will retry"),
+/// At most one checkpoint at a time, in the background, so that processing
+/// (and the writes waiting for it) never stalls on a snapshot.
+#[derive(Default)]
+struct Checkpoints {
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    fn start(&mut self, store: &Arc<dyn AnalyticsStore>, since: &mut u64) {
+        if self.running.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
         }
+        let store = store.clone();
+        *since = 0;
+        self.running = Some(tokio::spawn(async move {
+            if let Err(e) = store.checkpoint().await {
+                tracing::error!(error = %e, "checkpoint failed; the next one retries");
+            }
+        }));
     }
 }

@@ -146,9 +146,12 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
     assert!(store.entry(b, e1.id).await.expect("entry").is_none(), "isolation by user");
     let total = |s: &spendstream_core::report::RangeSummary| s.cells.iter().map(|c| c.amount_minor).sum::<i64>();
     let oct = |st: Arc<dyn AnalyticsStore>, zone: &'static str| async move {
-        st.summarize(a, date(2026, 10, 1), date(2026, 11, 1), zone, 5).await.expect("summarize")
+        st.summarize(a, date(2026, 10, 1), date(2026, 11, 1), zone, 5, false).await.expect("summarize")
     };
     assert_eq!(total(&oct(store.clone(), "UTC").await), 15_000);
+    let monthly = store.summarize(a, date(2026, 10, 1), date(2026, 11, 1), "UTC", 5, true).await.expect("summarize");
+    assert_eq!(total(&monthly), 15_000, "monthly cells hold the same totals");
+    assert!(monthly.cells.iter().all(|c| c.date.day() == 1), "cells per month are dated the 1st");
     store.apply(vec![processed(&e1)], &pos(4)).await.expect("apply");
     assert_eq!(total(&oct(store.clone(), "UTC").await), 15_000, "a redelivered add counts once");
     let removed = Processed::Removed { user_id: a, entry_id: e1.id, removed_at: Timestamp::now() };
@@ -167,14 +170,16 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
         .expect("apply");
     assert!(store.entry(a, e4.id).await.expect("entry").is_none());
     // Windows are cut in the user's zone: 2026-10-02T05:00Z is Oct 2 in UTC, Oct 1 in Los Angeles.
-    let s = store.summarize(a, date(2026, 10, 2), date(2026, 10, 3), "UTC", 5).await.expect("summarize");
+    let s = store.summarize(a, date(2026, 10, 2), date(2026, 10, 3), "UTC", 5, false).await.expect("summarize");
     assert_eq!(total(&s), 5_000);
     store
         .apply(vec![Processed::Settings { user_id: a, settings: settings("America/Los_Angeles") }], &pos(9))
         .await
         .expect("apply");
-    let la =
-        store.summarize(a, date(2026, 10, 1), date(2026, 10, 2), "America/Los_Angeles", 5).await.expect("summarize");
+    let la = store
+        .summarize(a, date(2026, 10, 1), date(2026, 10, 2), "America/Los_Angeles", 5, false)
+        .await
+        .expect("summarize");
     assert_eq!(total(&la), 5_000);
     assert_eq!(la.merchants.first().map(|m| m.amount_minor), Some(5_000));
     // Lists: newest first, paged, per user.

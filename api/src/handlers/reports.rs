@@ -37,9 +37,11 @@ pub async fn report(
     let (cur, prev) = req.ranges();
     let top = state.config.api.top_merchants;
     let zone = &user.settings.time_zone;
+    // A year needs only monthly cells (its buckets are months).
+    let by_month = period == Period::Year;
     let (current, previous) = tokio::try_join!(
-        state.store.summarize(uid, cur.start, cur.end, zone, top),
-        state.store.summarize(uid, prev.start, prev.end, zone, 0),
+        state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
+        state.store.summarize(uid, prev.start, prev.end, zone, 0, by_month),
     )?;
     Ok(Json(build_report(&req, &current, &previous)))
 }
@@ -76,7 +78,7 @@ pub async fn stats(
     let windows = stats_windows(date);
     let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
     let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);
-    let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0).await?;
+    let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0, false).await?;
     Ok(Json(Stats {
         date,
         currency: user.settings.currency.code().to_owned(),

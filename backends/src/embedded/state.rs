@@ -39,6 +39,8 @@ pub struct UserState {
     pub(crate) entries: HashMap<EntryId, Option<Arc<ProcessedEntry>>>,
     by_time: BTreeMap<(Timestamp, EntryId), Arc<ProcessedEntry>>,
     days: BTreeMap<Date, Vec<Cell>>,
+    /// The same cells per month (keyed by the 1st), so a year is 12 lookups.
+    month_cells: BTreeMap<Date, Vec<Cell>>,
     months: BTreeMap<Date, HashMap<(String, Currency), MerchantAgg>>,
 }
 
@@ -51,6 +53,7 @@ impl Default for UserState {
             entries: HashMap::new(),
             by_time: BTreeMap::new(),
             days: BTreeMap::new(),
+            month_cells: BTreeMap::new(),
             months: BTreeMap::new(),
         }
     }
@@ -92,6 +95,7 @@ impl UserState {
             self.tz = parse_time_zone(&settings.time_zone).unwrap_or(TimeZone::UTC);
             self.tz_name = settings.time_zone.clone();
             self.days.clear();
+            self.month_cells.clear();
             self.months.clear();
             let live: Vec<_> = self.by_time.values().cloned().collect();
             for e in &live {
@@ -105,27 +109,8 @@ impl UserState {
         let date = local_date(e.entry.occurred_at, &self.tz);
         let amount = e.entry.amount.minor * sign;
         let count = |c: u64| if sign > 0 { c + 1 } else { c.saturating_sub(1) };
-        let cells = self.days.entry(date).or_default();
-        match cells
-            .iter_mut()
-            .find(|c| c.category == e.category && c.currency == e.entry.amount.currency && c.kind == e.entry.kind)
-        {
-            Some(c) => {
-                c.sum += amount;
-                c.count = count(c.count);
-            }
-            None => cells.push(Cell {
-                category: e.category.clone(),
-                currency: e.entry.amount.currency,
-                kind: e.entry.kind,
-                sum: amount,
-                count: count(0),
-            }),
-        }
-        cells.retain(|c| c.count > 0);
-        if cells.is_empty() {
-            self.days.remove(&date);
-        }
+        bump(&mut self.days, date, e, sign);
+        bump(&mut self.month_cells, date.first_of_month(), e, sign);
         let (Some(m), EntryKind::Expense) = (&e.entry.merchant, e.entry.kind) else {
             return;
         };
@@ -197,13 +182,16 @@ impl UserState {
         Page { entries: out, next }
     }
 
-    /// Daily cells and top merchants for `[from, to)` cut in `zone`.
-    pub fn summarize(&self, from: Date, to: Date, zone: &str, top: usize) -> RangeSummary {
+    /// Cells and top merchants for `[from, to)` cut in `zone`: per month (dated
+    /// the 1st) when `by_month` and the range is whole months, else per day.
+    pub fn summarize(&self, from: Date, to: Date, zone: &str, top: usize, by_month: bool) -> RangeSummary {
         if zone != self.tz_name {
             return self.summarize_by_scan(from, to, zone, top);
         }
+        let whole_months = from.day() == 1 && to.day() == 1;
+        let source = if by_month && whole_months { &self.month_cells } else { &self.days };
         let mut cells = Vec::new();
-        for (date, day) in self.days.range(from..to) {
+        for (date, day) in source.range(from..to) {
             cells.extend(day.iter().map(|c| DayCell {
                 date: *date,
                 category: c.category.clone(),
@@ -213,7 +201,7 @@ impl UserState {
                 count: c.count,
             }));
         }
-        let merchants = if from.day() == 1 && to.day() == 1 {
+        let merchants = if whole_months {
             let mut merged: HashMap<&(String, Currency), MerchantAgg> = HashMap::new();
             for month in self.months.range(from..to).map(|(_, m)| m) {
                 for (k, a) in month {
@@ -280,6 +268,26 @@ impl UserState {
                 .collect(),
             merchants: self.merchants_by_scan(from, to, &tz, top),
         }
+    }
+}
+
+/// Adds (`sign` 1) or subtracts (-1) an entry in the cells of `key`.
+fn bump(map: &mut BTreeMap<Date, Vec<Cell>>, key: Date, e: &ProcessedEntry, sign: i64) {
+    let cells = map.entry(key).or_default();
+    let (currency, kind) = (e.entry.amount.currency, e.entry.kind);
+    match cells.iter_mut().find(|c| c.category == e.category && c.currency == currency && c.kind == kind) {
+        Some(c) => {
+            c.sum += e.entry.amount.minor * sign;
+            c.count = if sign > 0 { c.count + 1 } else { c.count.saturating_sub(1) };
+        }
+        None if sign > 0 => {
+            cells.push(Cell { category: e.category.clone(), currency, kind, sum: e.entry.amount.minor, count: 1 })
+        }
+        None => {}
+    }
+    cells.retain(|c| c.count > 0);
+    if cells.is_empty() {
+        map.remove(&key);
     }
 }
 

@@ -28,8 +28,8 @@ const META_OFFSET: &str = "spendstream.next_offset";
 const META_USERS: &str = "spendstream.users";
 
 type Users = HashMap<UserId, Arc<RwLock<UserState>>>;
-/// One row before conversion: owner, id, the entry (`None`: tombstone), local date.
-type Holder = (UserId, EntryId, Option<Arc<ProcessedEntry>>, Option<Date>);
+/// One user's entries captured for a snapshot: owner, zone, (id, entry or tombstone).
+type Captured = (UserId, jiff::tz::TimeZone, Vec<(EntryId, Option<Arc<ProcessedEntry>>)>);
 /// What a snapshot holds: next offset, settings per user, rows.
 type SnapshotContent = (u64, Vec<(UserId, UserSettings)>, Vec<Decoded>);
 
@@ -110,28 +110,26 @@ impl EmbeddedStore {
 
     /// Every entry as Arrow: live ones, plus tombstones when `with_removed`.
     pub fn to_batch(&self, with_removed: bool) -> Result<RecordBatch, StoreError> {
+        batch_of(&self.capture(with_removed))
+    }
+
+    /// A cheap, consistent copy of the entries (shared pointers, no deep copies),
+    /// so that building and writing a snapshot happens outside any lock.
+    fn capture(&self, with_removed: bool) -> Vec<Captured> {
         let users: Vec<(UserId, Arc<RwLock<UserState>>)> =
             self.users.read().iter().map(|(k, v)| (*k, v.clone())).collect();
-        let mut holders: Vec<Holder> = Vec::new();
-        for (uid, u) in &users {
-            let u = u.read();
-            if with_removed {
-                for (id, e) in &u.entries {
-                    let d = e.as_ref().map(|e| local(e.entry.occurred_at, u.time_zone()));
-                    holders.push((*uid, *id, e.clone(), d));
-                }
-            } else {
-                for e in u.live() {
-                    let d = Some(local(e.entry.occurred_at, u.time_zone()));
-                    holders.push((*uid, e.entry.id, Some(e.clone()), d));
-                }
-            }
-        }
-        let rows: Vec<Row<'_>> = holders
+        users
             .iter()
-            .map(|(user, id, e, d)| Row { user: *user, id: *id, entry: e.as_deref(), local_date: *d })
-            .collect();
-        to_batch(&rows).map_err(other)
+            .map(|(uid, u)| {
+                let u = u.read();
+                let rows = if with_removed {
+                    u.entries.iter().map(|(id, e)| (*id, e.clone())).collect()
+                } else {
+                    u.live().map(|e| (e.entry.id, Some(e.clone()))).collect()
+                };
+                (*uid, u.time_zone().clone(), rows)
+            })
+            .collect()
     }
 
     /// Settings per user, as the stream knows them.
@@ -148,6 +146,21 @@ impl EmbeddedStore {
     pub fn live_entries(&self) -> usize {
         self.users.read().values().map(|u| u.read().live().count()).sum()
     }
+}
+
+fn batch_of(captured: &[Captured]) -> Result<RecordBatch, StoreError> {
+    let rows: Vec<Row<'_>> = captured
+        .iter()
+        .flat_map(|(user, tz, entries)| {
+            entries.iter().map(move |(id, e)| Row {
+                user: *user,
+                id: *id,
+                entry: e.as_deref(),
+                local_date: e.as_ref().map(|e| local(e.entry.occurred_at, tz)),
+            })
+        })
+        .collect();
+    to_batch(&rows).map_err(other)
 }
 
 fn read_snapshot(path: &Path) -> Result<SnapshotContent, StoreError> {
@@ -227,12 +240,16 @@ impl AnalyticsStore for EmbeddedStore {
 
     async fn checkpoint(&self) -> Result<(), StoreError> {
         let Some(dir) = self.dir.clone() else { return Ok(()) };
-        let (batch, offset, settings) = {
+        // Only the capture holds the writer lock; the processors go on while
+        // the batch is built and written.
+        let (captured, offset, settings) = {
             let _w = self.writer.lock().await;
-            (self.to_batch(true)?, self.next_offset(), self.settings())
+            (self.capture(true), self.next_offset(), self.settings())
         };
         let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch, offset, &settings)).await.map_err(other)??;
+        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch_of(&captured)?, offset, &settings))
+            .await
+            .map_err(other)??;
         tracing::info!(next_offset = offset, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
         Ok(())
     }
@@ -259,9 +276,10 @@ impl AnalyticsStore for EmbeddedStore {
         to: Date,
         time_zone: &str,
         top_merchants: usize,
+        by_month: bool,
     ) -> Result<RangeSummary, StoreError> {
         Ok(match self.user(user) {
-            Some(u) => u.read().summarize(from, to, time_zone, top_merchants),
+            Some(u) => u.read().summarize(from, to, time_zone, top_merchants, by_month),
             None => RangeSummary::default(),
         })
     }
