@@ -141,7 +141,7 @@ pub struct Cursor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// Entries, newest first.
-    pub entries: Vec<ProcessedEntry>,
+    pub entries: Vec<std::sync::Arc<ProcessedEntry>>,
     /// Present when more entries follow.
     pub next: Option<Cursor>,
 }

@@ -168,7 +168,7 @@ impl UserState {
                     continue;
                 }
             }
-            out.push(e.as_ref().clone());
+            out.push(e.clone());
             if out.len() > q.limit {
                 break;
             }
