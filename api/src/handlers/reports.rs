@@ -37,11 +37,12 @@ pub async fn report(
     let (cur, prev) = req.ranges();
     let top = state.config.api.top_merchants;
     let zone = &user.settings.time_zone;
-    // A year needs only monthly cells (its buckets are months).
+    // A year needs only monthly cells (its buckets are months), and the
+    // previous period only its totals, so monthly cells serve it where they can.
     let by_month = period == Period::Year;
     let (current, previous) = tokio::try_join!(
         state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
-        state.store.summarize(uid, prev.start, prev.end, zone, 0, by_month),
+        state.store.summarize(uid, prev.start, prev.end, zone, 0, true),
     )?;
     Ok(Json(build_report(&req, &current, &previous)))
 }
