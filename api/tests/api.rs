@@ -378,10 +378,8 @@ async fn a_user_never_sees_another_users_data() {
     assert!(s.body["windows"].as_array().unwrap().iter().all(|w| w["spent"]["minor"] == 0));
     let me = app.call("GET", "/v1/me", Some(&bob), None).await;
     assert_eq!(me.body["email"], "bob@example.com");
-    // Alice still has it, and a cursor built from her entry shows Bob nothing of hers.
+    // Alice still has it.
     assert_eq!(app.call("GET", &format!("/v1/expenses/{id}"), Some(&alice), None).await.status, StatusCode::OK);
-    let page = app.call("GET", "/v1/expenses?limit=1", Some(&alice), None).await;
-    let _ = page;
     for path in ["/v1/expenses", "/v1/reports?period=month", "/v1/stats", "/v1/me"] {
         assert_eq!(app.call("GET", path, None, None).await.status, StatusCode::UNAUTHORIZED, "{path}");
     }
