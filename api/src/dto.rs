@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use spendstream_core::ports::User;
-use spendstream_core::{CategorySource, Config, EntryKind, ProcessedEntry, Source};
+use spendstream_core::{CategorySource, Config, EntryKind, ProcessedEntry};
 use utoipa::ToSchema;
 
 /// `POST /v1/auth/signup`
@@ -182,15 +182,11 @@ impl EntryView {
             category_name: None,
             category_source: None,
             category_reason: None,
-            source: source_name(e.source),
+            source: e.source.as_str(),
             created_at: e.created_at.to_string(),
             status: "pending",
         }
     }
-}
-
-fn source_name(s: Source) -> &'static str {
-    s.as_str()
 }
 
 /// `GET /v1/expenses` query.

@@ -7,7 +7,6 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use spendstream_core::period::local_date;
 use spendstream_core::{
     CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Money, ProcessedEntry, Source, UserId,
 };
@@ -88,11 +87,6 @@ pub fn to_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowErro
         ts(&|p| micros(p.entry.created_at)),
     ];
     RecordBatch::try_new(schema(), cols)
-}
-
-/// Local date helper for callers that hold a zone.
-pub fn local(ts: Timestamp, tz: &jiff::tz::TimeZone) -> Date {
-    local_date(ts, tz)
 }
 
 /// A row decoded back from a snapshot batch.

@@ -64,7 +64,7 @@ impl EmbeddedEventLog {
             .map_err(unavailable)?;
         let (tx, rx) = mpsc::channel(1024);
         let (high_tx, high) = watch::channel(next as u64);
-        tokio::spawn(writer_task(writer, rx, high_tx, next as u64));
+        tokio::spawn(writer_task(writer, rx, high_tx));
         Ok(EmbeddedEventLog { writes: tx, high, readers })
     }
 
@@ -74,12 +74,7 @@ impl EmbeddedEventLog {
     }
 }
 
-async fn writer_task(
-    mut conn: SqliteConnection,
-    mut rx: mpsc::Receiver<WriteOp>,
-    high: watch::Sender<u64>,
-    mut next: u64,
-) {
+async fn writer_task(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteOp>, high: watch::Sender<u64>) {
     while let Some(first) = rx.recv().await {
         let mut ops = vec![first];
         let mut events = op_len(&ops[0]);
@@ -92,7 +87,7 @@ async fn writer_task(
                 Err(_) => break,
             }
         }
-        match write_batch(&mut conn, &ops, next).await {
+        match write_batch(&mut conn, &ops).await {
             Ok(new_next) => {
                 let appended: u64 = ops
                     .iter()
@@ -102,7 +97,6 @@ async fn writer_task(
                     })
                     .sum();
                 let mut offset = new_next - appended;
-                next = new_next;
                 for op in ops {
                     match op {
                         WriteOp::Append(evs, reply) => {
@@ -117,7 +111,7 @@ async fn writer_task(
                         }
                     }
                 }
-                high.send_replace(next);
+                high.send_replace(new_next);
             }
             Err(e) => {
                 tracing::error!(error = %e, "event log write failed");
@@ -143,7 +137,7 @@ fn op_len(op: &WriteOp) -> usize {
     }
 }
 
-async fn write_batch(conn: &mut SqliteConnection, ops: &[WriteOp], _cached_next: u64) -> Result<u64, sqlx::Error> {
+async fn write_batch(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Result<u64, sqlx::Error> {
     // BEGIN IMMEDIATE takes the write lock up front, and offsets are read inside
     // it, so another process appending to the same file (`spendstream import`)
     // can never collide with this one.

@@ -5,7 +5,7 @@
 //! makes a restart replay only the tail of the log. Analysts query the same
 //! state through DataFusion (see [`crate::sql`]).
 
-use super::arrow::{Decoded, Row, from_batch, local, schema, to_batch};
+use super::arrow::{Decoded, Row, from_batch, schema, to_batch};
 use super::state::UserState;
 use arrow::array::RecordBatch;
 use arrow::ipc::reader::FileReader;
@@ -13,6 +13,7 @@ use arrow::ipc::writer::FileWriter;
 use async_trait::async_trait;
 use jiff::civil::Date;
 use parking_lot::RwLock;
+use spendstream_core::period::local_date;
 use spendstream_core::ports::{AnalyticsStore, ListQuery, Page, Position, Processed, StoreError};
 use spendstream_core::report::RangeSummary;
 use spendstream_core::{EntryId, ProcessedEntry, UserId, UserSettings};
@@ -141,11 +142,6 @@ impl EmbeddedStore {
     pub fn next_offset(&self) -> u64 {
         *self.applied.borrow()
     }
-
-    /// Number of live entries (for logs and tests).
-    pub fn live_entries(&self) -> usize {
-        self.users.read().values().map(|u| u.read().live().count()).sum()
-    }
 }
 
 fn batch_of(captured: &[Captured]) -> Result<RecordBatch, StoreError> {
@@ -156,7 +152,7 @@ fn batch_of(captured: &[Captured]) -> Result<RecordBatch, StoreError> {
                 user: *user,
                 id: *id,
                 entry: e.as_deref(),
-                local_date: e.as_ref().map(|e| local(e.entry.occurred_at, tz)),
+                local_date: e.as_ref().map(|e| local_date(e.entry.occurred_at, tz)),
             })
         })
         .collect();
