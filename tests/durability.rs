@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 struct Server {
     child: Child,
@@ -61,7 +62,11 @@ async fn post_entry(http: &reqwest::Client, base: &str, token: &str, key: &str, 
     r.json().await.map_err(|e| e.to_string())
 }
 
-async fn writer(http: reqwest::Client, base: String, token: String, w: usize, truth: Arc<Mutex<Truth>>, round: usize) {
+/// Shared by the writers: what happened, and a wake-up for every acknowledgement.
+type Shared = (Arc<Mutex<Truth>>, Arc<Notify>);
+
+async fn writer(http: reqwest::Client, base: String, token: String, w: usize, shared: Shared, round: usize) {
+    let (truth, acks) = shared;
     for i in 0.. {
         let key = format!("r{round}-w{w}-{i}");
         let minor = ((round * 7919 + w * 104_729 + i * 31) % 50_000 + 100) as i64;
@@ -69,6 +74,7 @@ async fn writer(http: reqwest::Client, base: String, token: String, w: usize, tr
             Ok(v) => {
                 let id = v["id"].as_str().unwrap_or_default().to_owned();
                 truth.lock().unwrap().acked.insert(key, (id.clone(), minor));
+                acks.notify_one();
                 // Remove every fifth acknowledged entry.
                 if i % 5 == 4 {
                     let r = http.delete(format!("{base}/v1/expenses/{id}")).bearer_auth(&token).send().await;
@@ -106,16 +112,27 @@ async fn acknowledged_entries_survive_sigkill_exactly_once() {
     assert_eq!(signup.status(), reqwest::StatusCode::CREATED);
     let token = signup.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     let truth = Arc::new(Mutex::new(Truth::default()));
+    let acks = Arc::new(Notify::new());
     // Kill after a varying number of acknowledgements, so the kill lands at
     // different points of appends, processing and snapshots.
     for (round, kill_after) in [37usize, 151, 89, 260, 17].into_iter().enumerate() {
         let target = acked(&truth) + kill_after;
         let writers: Vec<_> = (0..8)
-            .map(|w| tokio::spawn(writer(http.clone(), server.base.clone(), token.clone(), w, truth.clone(), round)))
+            .map(|w| {
+                tokio::spawn(writer(
+                    http.clone(),
+                    server.base.clone(),
+                    token.clone(),
+                    w,
+                    (truth.clone(), acks.clone()),
+                    round,
+                ))
+            })
             .collect();
+        // notify_one stores a permit, so an acknowledgement between the check
+        // and the wait is not missed.
         while acked(&truth) < target {
-            tokio::task::yield_now().await;
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            acks.notified().await;
         }
         server.child.kill().expect("SIGKILL");
         server.child.wait().unwrap();
