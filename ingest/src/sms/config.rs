@@ -281,21 +281,97 @@ impl SenderPattern {
     }
 }
 
-/// Sender lookup: exact ids in a map, the other patterns in order.
-#[derive(Debug, Default)]
+/// Sender lookup: exact ids in a sorted list, suffix and prefix patterns bucketed by their
+/// last / first byte, the rest in a list. The answer is the lowest group (file order) with
+/// a matching pattern.
+#[derive(Debug)]
 pub(crate) struct SenderIndex {
     /// Sorted by id: (lowercase sender id, group).
     exact: Vec<(String, usize)>,
+    /// By last byte: (group, lowercase suffix), in group order.
+    suffixes: Vec<Vec<(usize, String)>>,
+    /// By first byte: (group, lowercase prefix), in group order.
+    prefixes: Vec<Vec<(usize, String)>>,
+    /// Globs and empty suffixes / prefixes, in group order.
     others: Vec<(usize, SenderPattern)>,
 }
 
+impl Default for SenderIndex {
+    fn default() -> Self {
+        SenderIndex {
+            exact: Vec::new(),
+            suffixes: vec![Vec::new(); 256],
+            prefixes: vec![Vec::new(); 256],
+            others: Vec::new(),
+        }
+    }
+}
+
 impl SenderIndex {
+    fn add(&mut self, group: usize, pattern: SenderPattern) {
+        match pattern {
+            SenderPattern::Exact(lit) => {
+                if !self.exact.iter().any(|(k, _)| *k == lit) {
+                    self.exact.push((lit, group));
+                }
+            }
+            SenderPattern::Suffix(p) if !p.is_empty() => {
+                let last = p.as_bytes()[p.len() - 1];
+                self.suffixes[usize::from(last)].push((group, p));
+            }
+            SenderPattern::Prefix(p) if !p.is_empty() => self.prefixes[usize::from(p.as_bytes()[0])].push((group, p)),
+            other => self.others.push((group, other)),
+        }
+    }
+
     /// The first group (in file order) with a pattern matching `sender`.
     pub fn group(&self, sender: &str) -> Option<usize> {
-        let lower = sender.trim().to_ascii_lowercase();
-        let exact = self.exact.binary_search_by(|(k, _)| k.as_str().cmp(&lower)).ok().map(|i| self.exact[i].1);
-        let limit = exact.unwrap_or(usize::MAX);
-        self.others.iter().take_while(|(g, _)| *g < limit).find(|(_, p)| p.matches(&lower)).map(|(g, _)| *g).or(exact)
+        let trimmed = sender.trim();
+        let mut buf = [0u8; 64];
+        let owned;
+        let lower: &str = if trimmed.len() <= buf.len() {
+            let b = &mut buf[..trimmed.len()];
+            b.copy_from_slice(trimmed.as_bytes());
+            b.make_ascii_lowercase();
+            // ASCII lowercasing keeps UTF-8 valid.
+            std::str::from_utf8(b).unwrap_or_default()
+        } else {
+            owned = trimmed.to_ascii_lowercase();
+            &owned
+        };
+        let exact = self.exact.binary_search_by(|(k, _)| k.as_str().cmp(lower)).ok().map(|i| self.exact[i].1);
+        let mut best = exact.unwrap_or(usize::MAX);
+        let bytes = lower.as_bytes();
+        if let Some(&last) = bytes.last() {
+            for (g, p) in &self.suffixes[usize::from(last)] {
+                if *g >= best {
+                    break;
+                }
+                if lower.ends_with(p.as_str()) {
+                    best = *g;
+                    break;
+                }
+            }
+            for (g, p) in &self.prefixes[usize::from(bytes[0])] {
+                if *g >= best {
+                    break;
+                }
+                if lower.starts_with(p.as_str()) {
+                    best = *g;
+                    break;
+                }
+            }
+        }
+        for (g, p) in &self.others {
+            if *g >= best {
+                break;
+            }
+            if p.matches(lower) {
+                best = *g;
+                break;
+            }
+        }
+        (best != usize::MAX).then_some(best)
     }
 }
 
@@ -395,26 +471,86 @@ pub(crate) struct Template {
 pub(crate) const PREFIX: u8 = 1;
 pub(crate) const PREFIX_CAPITAL: u8 = 2;
 
+/// One [`KeyTrie`] node: its edges (byte, node) and the value of the key ending there.
+#[derive(Debug, Default)]
+struct KeyNode {
+    edges: Vec<(u8, u32)>,
+    value: Option<u32>,
+}
+
+/// Lowercase keys in a byte trie: finds which keys a text starts with, one byte per step.
+#[derive(Debug, Default)]
+pub(crate) struct KeyTrie {
+    nodes: Vec<KeyNode>,
+}
+
+impl KeyTrie {
+    fn new(keys: impl IntoIterator<Item = (String, u32)>) -> Self {
+        let mut nodes = vec![KeyNode::default()];
+        for (key, value) in keys {
+            let mut at = 0usize;
+            for &b in key.as_bytes() {
+                at = match nodes[at].edges.iter().find(|e| e.0 == b) {
+                    Some(e) => e.1 as usize,
+                    None => {
+                        nodes.push(KeyNode::default());
+                        let new = nodes.len() - 1;
+                        nodes[at].edges.push((b, new as u32));
+                        new
+                    }
+                };
+            }
+            // The empty key never matches (a prefix has at least one byte).
+            if at != 0 && nodes[at].value.is_none() {
+                nodes[at].value = Some(value);
+            }
+        }
+        KeyTrie { nodes }
+    }
+
+    /// The value of the longest key that `text` starts with and that ends at a word
+    /// boundary (the end of `text`, or a byte that is not an ASCII letter or digit and not
+    /// part of a non-ASCII character). With `fold`, ASCII capitals in `text` match the
+    /// lowercase keys.
+    pub fn longest_word_prefix(&self, text: &[u8], fold: bool) -> Option<u32> {
+        let mut node = 0usize;
+        let mut best = None;
+        for (i, &b) in text.iter().enumerate() {
+            let b = if fold { b.to_ascii_lowercase() } else { b };
+            let Some(&(_, next)) = self.nodes[node].edges.iter().find(|e| e.0 == b) else {
+                break;
+            };
+            node = next as usize;
+            if let Some(v) = self.nodes[node].value
+                && text.get(i + 1).is_none_or(|&n| !(n.is_ascii_alphanumeric() || n >= 0x80))
+            {
+                best = Some(v);
+            }
+        }
+        best
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct MerchantRules {
     pub none_for_kinds: Vec<Channel>,
     pub debit_prefix: Vec<u8>,
     pub credit_prefix: Vec<u8>,
-    pub titles: std::collections::HashSet<String>,
+    /// Lowercase honorifics.
+    pub titles: Vec<String>,
+    /// Longest title, in bytes.
+    pub title_len: usize,
     pub patterns: Vec<MerchantPattern>,
     /// Per keyword id: a stop word that ends a name.
     pub stop: Vec<bool>,
-    /// Sorted, lowercase.
-    pub reject_prefixes: Vec<String>,
-    /// Longest reject prefix, in bytes.
-    pub reject_prefix_len: usize,
+    /// Lowercase reject prefixes.
+    pub reject_prefixes: KeyTrie,
+    /// Lowercase canonical keys; a key's value indexes `canonical_names`.
+    pub canonical: KeyTrie,
+    pub canonical_names: Vec<String>,
     /// All reject patterns as one alternation.
     pub reject: Option<Regex>,
     pub rewrites: Rewrites,
-    /// Sorted by key (lowercase).
-    pub canonical: Vec<(String, String)>,
-    /// Longest canonical key, in bytes.
-    pub canonical_len: usize,
 }
 
 #[derive(Debug)]
@@ -429,6 +565,8 @@ pub(crate) struct BillRules {
 #[derive(Debug)]
 pub struct SmsRules {
     pub(crate) currency_marks: HashMap<String, CurrencyMark>,
+    /// The same marks, sorted by (lowercase) mark.
+    pub(crate) mark_list: Vec<(String, CurrencyMark)>,
     pub(crate) regions: Vec<Region>,
     pub(crate) senders: Vec<SenderGroup>,
     pub(crate) sender_index: SenderIndex,
@@ -476,6 +614,17 @@ impl SmsRules {
     pub fn shipped() -> &'static SmsRules {
         static SHIPPED: std::sync::OnceLock<SmsRules> = std::sync::OnceLock::new();
         SHIPPED.get_or_init(|| SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)"))
+    }
+
+    /// What a currency mark found in a message stands for (marks compare lowercased).
+    pub(crate) fn currency_mark(&self, mark: &str) -> Option<&CurrencyMark> {
+        if mark.is_ascii() {
+            // Same keys as the map, without lowercasing into a new string.
+            let lower = mark.bytes().map(|b| b.to_ascii_lowercase());
+            let i = self.mark_list.binary_search_by(|(k, _)| k.bytes().cmp(lower.clone())).ok()?;
+            return Some(&self.mark_list[i].1);
+        }
+        self.currency_marks.get(&mark.to_lowercase())
     }
 
     /// Names of all templates, in the order they are tried for an unknown sender.
@@ -623,12 +772,55 @@ fn currency_alternation(marks: &HashMap<String, CurrencyMark>) -> String {
     aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
     let (words, symbols): (Vec<&String>, Vec<&String>) =
         aliases.into_iter().partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
-    let join = |list: Vec<&String>| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
+    let join = |list: &[&String]| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
+    // The same languages, in forms the regex engine matches with fewer steps: ASCII words
+    // as every case variant spelled out (what case-insensitive matching accepts), which
+    // compiles to one literal trie; single-character symbols as one class.
+    let words_re = if words.iter().all(|w| w.is_ascii()) {
+        let variants: Vec<String> = words.iter().flat_map(|w| case_variants(w)).map(|v| regex::escape(&v)).collect();
+        format!("(?-i:{})", variants.join("|"))
+    } else {
+        join(&words)
+    };
+    let symbols_re = if symbols.iter().all(|s| s.chars().count() == 1) {
+        format!("[{}]", symbols.iter().map(|s| regex::escape(s)).collect::<String>())
+    } else {
+        join(&symbols)
+    };
     match (words.is_empty(), symbols.is_empty()) {
-        (false, false) => format!(r"(?:\b(?:{})|{})", join(words), join(symbols)),
-        (false, true) => format!(r"(?:\b(?:{}))", join(words)),
-        _ => format!("(?:{})", join(symbols)),
+        (false, false) => format!(r"(?:\b(?:{words_re})|{symbols_re})"),
+        (false, true) => format!(r"(?:\b(?:{words_re}))"),
+        _ => format!("(?:{})", join(&symbols)),
     }
+}
+
+/// Every spelling of an ASCII word that case-insensitive (Unicode) matching accepts: each
+/// letter in either case, and also KELVIN SIGN for k and LONG S for s (their only other
+/// simple case folds among ASCII letters).
+fn case_variants(word: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for c in word.chars() {
+        let mut options = vec![c];
+        if c.is_ascii_alphabetic() {
+            options = vec![c.to_ascii_lowercase(), c.to_ascii_uppercase()];
+            match c.to_ascii_lowercase() {
+                'k' => options.push('\u{212a}'),
+                's' => options.push('\u{17f}'),
+                _ => {}
+            }
+        }
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                options.iter().map(move |o| {
+                    let mut v = prefix.clone();
+                    v.push(*o);
+                    v
+                })
+            })
+            .collect();
+    }
+    out
 }
 
 fn is_iso(code: &str) -> bool {
@@ -838,24 +1030,29 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         };
         merchant_patterns.push(MerchantPattern { direction, keywords: kw(&place, "keywords", &mp.keywords)?, re });
     }
-    let mut reject_prefixes: Vec<String> = m.reject_prefixes.iter().map(|s| s.to_lowercase()).collect();
-    reject_prefixes.sort();
-    reject_prefixes.dedup();
+    let reject_prefixes = KeyTrie::new(m.reject_prefixes.iter().map(|s| (s.to_lowercase(), 0)));
     let mut canonical: Vec<(String, String)> = m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
     canonical.sort();
+    // Two keys can be equal once lowercased; each key maps to the entry a binary search
+    // over the sorted list finds.
+    let canonical_keys = KeyTrie::new(canonical.iter().map(|(k, _)| {
+        let at = canonical.binary_search_by(|c| c.0.as_str().cmp(k)).unwrap_or(0);
+        (k.clone(), at as u32)
+    }));
+    let titles: Vec<String> = m.titles.iter().map(|t| t.to_lowercase()).collect();
     let merchant = MerchantRules {
         none_for_kinds: m.none_for_kinds.clone(),
         debit_prefix,
         credit_prefix,
-        titles: m.titles.iter().map(|t| t.to_lowercase()).collect(),
+        title_len: titles.iter().map(String::len).max().unwrap_or(0),
+        titles,
         patterns: merchant_patterns,
         stop,
-        reject_prefix_len: reject_prefixes.iter().map(String::len).max().unwrap_or(0),
         reject_prefixes,
+        canonical: canonical_keys,
+        canonical_names: canonical.into_iter().map(|c| c.1).collect(),
         reject: pc.compile_any(&m.reject_patterns).map_err(|e| err("merchant", "reject_patterns", e))?,
         rewrites: rewrites("merchant", &m.rewrites)?,
-        canonical_len: canonical.iter().map(|c| c.0.len()).max().unwrap_or(0),
-        canonical,
     };
 
     // Bills.
@@ -945,14 +1142,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     let mut sender_index = SenderIndex::default();
     for (g, group) in senders.iter().enumerate() {
         for p in &group.patterns {
-            match p {
-                SenderPattern::Exact(lit) => {
-                    if !sender_index.exact.iter().any(|(k, _)| k == lit) {
-                        sender_index.exact.push((lit.clone(), g));
-                    }
-                }
-                _ => sender_index.others.push((g, SenderPattern::new(&pattern_text(p)))),
-            }
+            sender_index.add(g, SenderPattern::new(&pattern_text(p)));
         }
     }
     sender_index.exact.sort();
@@ -972,7 +1162,11 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         direction_tags[usize::from(id)] = TAG_NEUTRAL;
     }
     let dates = DateScanner::new().map_err(|e| err("dates", "pattern", e.to_string()))?;
+    let mut mark_list: Vec<(String, CurrencyMark)> =
+        currency_marks.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    mark_list.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(SmsRules {
+        mark_list,
         currency_marks,
         regions,
         senders,
@@ -1065,5 +1259,55 @@ mod tests {
     #[test]
     fn word_boundaries_become_ascii() {
         assert_eq!(ascii_classes(r"\bRs\d[\d,]"), r"(?-u:\b)Rs[0-9][0-9,]");
+    }
+
+    /// The spelled-out `{{cur}}` finds exactly what the plain case-insensitive alternation
+    /// of the marks finds, including the Unicode case folds of k and s.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn currency_alternation_matches_the_plain_alternation() {
+        let marks: HashMap<String, CurrencyMark> =
+            ["rs.", "rs", "ksh", "kshs", "ksh.", "us$", "s$", "$", "€", "₹", "sgd"]
+                .iter()
+                .map(|m| (m.to_string(), CurrencyMark::Dollar))
+                .collect();
+        let mut aliases: Vec<&String> = marks.keys().collect();
+        aliases.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        let (words, symbols): (Vec<&String>, Vec<&String>) =
+            aliases.into_iter().partition(|a| a.starts_with(|c: char| c.is_ascii_alphabetic()));
+        let join = |list: &[&String]| list.iter().map(|a| regex::escape(a)).collect::<Vec<_>>().join("|");
+        let plain = format!(r"(?:\b(?:{})|{})", join(&words), join(&symbols));
+        let build =
+            |p: &str| RegexBuilder::new(&ascii_classes(&format!("(?P<c>{p})"))).case_insensitive(true).build().unwrap();
+        let (old, new) = (build(&plain), build(&currency_alternation(&marks)));
+        let texts = [
+            "Rs.5",
+            "RS 5",
+            "rS.",
+            "\u{17f}gd 5",
+            "KSH.",
+            "\u{212a}shs",
+            "k\u{17f}h",
+            "xrs 5",
+            "US$",
+            "u\u{17f}$",
+            "S$",
+            "$",
+            "€5",
+            "₹",
+            "5 SGD",
+            "kshx",
+            "ksh",
+            "KShS.",
+            "a rs",
+            "rs_",
+            "é rs",
+            "Rs",
+            "",
+        ];
+        for t in texts {
+            let spans = |re: &Regex| re.captures_iter(t).map(|c| c.get(0).map(|m| m.range())).collect::<Vec<_>>();
+            assert_eq!(spans(&old), spans(&new), "{t:?}");
+        }
     }
 }

@@ -71,31 +71,85 @@ impl LexiconBuilder {
             let needs_after = !*prefix && word.chars().next_back().is_some_and(char::is_alphanumeric);
             ends[at].push((kid, needs_after));
         }
-        let mut root = [0u32; 256];
-        for &(b, n) in &edges[0] {
-            root[usize::from(b)] = n;
+        // Number the nodes breadth-first, so the busy top levels of the trie share cache
+        // lines.
+        let mut order = vec![0usize];
+        let mut k = 0;
+        while k < order.len() {
+            let mut kids = edges[order[k]].clone();
+            kids.sort_unstable();
+            order.extend(kids.iter().map(|&(_, t)| t as usize));
+            k += 1;
         }
-        let mut nodes = Vec::with_capacity(edges.len());
-        let mut edge_bytes = Vec::new();
-        let mut edge_targets = Vec::new();
-        let mut end_list = Vec::new();
-        for (e, x) in edges.iter().zip(&ends) {
-            let mut sorted = e.clone();
-            sorted.sort_unstable();
-            let node = FlatNode {
-                edge_start: edge_bytes.len() as u32,
-                edge_len: sorted.len() as u16,
-                end_start: end_list.len() as u32,
-                end_len: x.len() as u16,
-            };
-            for (b, t) in sorted {
-                edge_bytes.push(b);
-                edge_targets.push(t);
+        let mut new_id = vec![0u32; edges.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as u32;
+        }
+        let edges: Vec<Vec<(u8, u32)>> =
+            order.iter().map(|&old| edges[old].iter().map(|&(b, t)| (b, new_id[t as usize])).collect()).collect();
+        let ends: Vec<Vec<(KeywordId, bool)>> = order.iter().map(|&old| std::mem::take(&mut ends[old])).collect();
+        // Byte classes: every byte that occurs in a keyword gets its own class, numbered in
+        // byte order from 1 (an ASCII capital shares its lowercase letter's); all other
+        // bytes share class 0, which has no transitions. A node keeps its children for
+        // the classes from its lowest to its highest child, so a step is a range check
+        // and one load.
+        let mut used = [false; 256];
+        for e in &edges {
+            for &(b, _) in e {
+                used[usize::from(b)] = true;
             }
-            end_list.extend_from_slice(x);
-            nodes.push(node);
         }
-        Lexicon { nodes, root, edge_bytes, edge_targets, ends: end_list }
+        let mut class_of_lower = [0u8; 256];
+        let mut next_class = 1u16;
+        for (b, &u) in used.iter().enumerate() {
+            if u {
+                // At most 256 - 26 distinct bytes (keywords are lowercase), so this fits.
+                class_of_lower[b] = u8::try_from(next_class).unwrap_or(u8::MAX);
+                next_class += 1;
+            }
+        }
+        let mut classes = [0u8; 256];
+        for (b, c) in classes.iter_mut().enumerate() {
+            *c = class_of_lower[usize::from((b as u8).to_ascii_lowercase())];
+        }
+        let flagged = |target: u32| if ends[target as usize].is_empty() { target } else { target | HAS_ENDS };
+        let mut nodes = Vec::with_capacity(edges.len());
+        let mut children = Vec::new();
+        for e in &edges {
+            let lo = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).min().unwrap_or(1);
+            let hi = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).max().unwrap_or(0);
+            let base = children.len();
+            if hi >= lo {
+                children.resize(base + usize::from(hi - lo) + 1, 0);
+            }
+            for &(b, target) in e {
+                children[base + usize::from(class_of_lower[usize::from(b)] - lo)] = flagged(target);
+            }
+            nodes.push(Node { base: base as u32, lo, hi });
+        }
+        let mut root = [0u32; 256];
+        for (b, r) in root.iter_mut().enumerate() {
+            let lower = (b as u8).to_ascii_lowercase();
+            if let Some(&(_, target)) = edges[0].iter().find(|e| e.0 == lower) {
+                *r = flagged(target);
+            }
+        }
+        let mut start_kind = [0u8; 256];
+        for (b, k) in start_kind.iter_mut().enumerate() {
+            let starts = root[b] != 0;
+            *k = match BYTE_KIND[b] {
+                WORD => IS_WORD | if starts { BEGINS_WORD } else { 0 },
+                PUNCT if starts => BEGINS_ALWAYS,
+                _ => 0,
+            };
+        }
+        let mut end_ranges = Vec::with_capacity(edges.len());
+        let mut end_list = Vec::new();
+        for x in &ends {
+            end_ranges.push((end_list.len() as u32, x.len() as u32));
+            end_list.extend_from_slice(x);
+        }
+        Lexicon { classes, root, start_kind, nodes, children, end_ranges, ends: end_list }
     }
 }
 
@@ -104,29 +158,53 @@ fn ascii_lower(s: &str) -> String {
     s.chars().map(|c| c.to_ascii_lowercase()).collect::<String>().to_lowercase()
 }
 
+/// Set on a transition whose target node ends at least one keyword.
+const HAS_ENDS: u32 = 1 << 31;
+
+/// A trie node: its children for classes `lo..=hi` are `children[base..]`.
 #[derive(Clone, Copy, Debug)]
-struct FlatNode {
-    edge_start: u32,
-    edge_len: u16,
-    end_start: u32,
-    end_len: u16,
+struct Node {
+    base: u32,
+    lo: u8,
+    hi: u8,
 }
 
-/// Compiled keyword trie.
+/// Compiled keyword trie, kept small (a few tens of KiB) so a walk stays in cache.
 #[derive(Debug)]
 pub struct Lexicon {
-    nodes: Vec<FlatNode>,
+    /// Byte (either ASCII case) to class; 0 for bytes in no keyword.
+    classes: [u8; 256],
+    /// Byte (either ASCII case) to the root's child.
     root: [u32; 256],
-    edge_bytes: Vec<u8>,
-    edge_targets: Vec<u32>,
+    /// Per byte: [`IS_WORD`], [`BEGINS_WORD`], [`BEGINS_ALWAYS`].
+    start_kind: [u8; 256],
+    nodes: Vec<Node>,
+    /// Child node (0: none), with [`HAS_ENDS`] set when that node ends keywords.
+    children: Vec<u32>,
+    /// Per node: start and length of its keywords in `ends`.
+    end_ranges: Vec<(u32, u32)>,
     ends: Vec<(KeywordId, bool)>,
 }
 
-/// A set of keywords to test against [`Hits`]: a list when short, a bit mask when long.
+impl Lexicon {
+    /// The child of `node` for byte `b`, flagged, or 0.
+    fn step(&self, node: usize, b: u8) -> u32 {
+        let c = self.classes[usize::from(b)];
+        let n = self.nodes[node];
+        if c < n.lo || c > n.hi {
+            return 0;
+        }
+        self.children[n.base as usize + usize::from(c - n.lo)]
+    }
+}
+
+/// A set of keywords to test against [`Hits`]: a list when short, a bit mask (only its
+/// non-zero words) when long.
 #[derive(Clone, Debug, Default)]
 pub struct KeywordSet {
     ids: Vec<KeywordId>,
-    mask: Vec<u64>,
+    /// (word index, bits) of the set's mask, for sets of more than four keywords.
+    mask: Vec<(usize, u64)>,
 }
 
 impl KeywordSet {
@@ -134,11 +212,12 @@ impl KeywordSet {
     pub fn new(ids: Vec<KeywordId>) -> Self {
         let mut mask = Vec::new();
         if ids.len() > 4 {
-            mask = vec![0u64; WORDS];
+            let mut words = [0u64; WORDS];
             for &id in &ids {
                 let i = usize::from(id);
-                mask[i / 64] |= 1u64 << (i % 64);
+                words[i / 64] |= 1u64 << (i % 64);
             }
+            mask = words.iter().enumerate().filter(|w| *w.1 != 0).map(|(i, &w)| (i, w)).collect();
         }
         KeywordSet { ids, mask }
     }
@@ -182,7 +261,7 @@ impl Hits {
         if set.mask.is_empty() {
             set.ids.iter().any(|&id| self.has(id))
         } else {
-            self.present.iter().zip(&set.mask).any(|(a, b)| a & b != 0)
+            set.mask.iter().any(|&(i, bits)| self.present[i] & bits != 0)
         }
     }
 }
@@ -195,42 +274,80 @@ impl Lexicon {
     pub fn scan(&self, text: &str) -> Hits {
         let mut hits = Hits { present: [0; WORDS], list: Vec::with_capacity(32) };
         let bytes = text.as_bytes();
-        let word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-        let mut prev_word = false;
-        for (start, &first) in bytes.iter().enumerate() {
-            let is_word = word(first);
-            let begin = if is_word { !prev_word } else { !first.is_ascii_whitespace() };
-            prev_word = is_word;
-            if !begin {
-                continue;
+        // A keyword starts at a word start or at any punctuation character; the trie is
+        // walked only from those whose byte begins some keyword.
+        // `after_word` is BEGINS_WORD when the previous byte is a word character.
+        let mut after_word = 0u8;
+        for (start, &b) in bytes.iter().enumerate() {
+            let kind = self.start_kind[usize::from(b)];
+            let begin = (kind & BEGINS_ALWAYS) | (kind & BEGINS_WORD & !after_word);
+            after_word = (kind & IS_WORD) << 1;
+            if begin != 0 {
+                self.walk(bytes, start, &mut hits);
             }
-            let mut node = self.root[usize::from(first.to_ascii_lowercase())] as usize;
-            let mut i = start + 1;
-            while node != 0 {
-                let n = self.nodes[node];
-                let ends = &self.ends[n.end_start as usize..n.end_start as usize + usize::from(n.end_len)];
-                for &(id, needs_after) in ends {
-                    if needs_after && bytes.get(i).is_some_and(|&b| word(b)) {
+        }
+        hits
+    }
+
+    /// Records every keyword that starts at byte `start`.
+    fn walk(&self, bytes: &[u8], start: usize, hits: &mut Hits) {
+        let Some(&first) = bytes.get(start) else { return };
+        let mut t = self.root[usize::from(first)];
+        let mut i = start + 1;
+        while t != 0 {
+            let node = (t & !HAS_ENDS) as usize;
+            if t & HAS_ENDS != 0 {
+                let (from, len) = self.end_ranges[node];
+                for &(id, needs_after) in &self.ends[from as usize..(from + len) as usize] {
+                    if needs_after && bytes.get(i).is_some_and(|&b| word_byte(b)) {
                         continue;
                     }
                     let idx = usize::from(id);
                     hits.present[idx / 64] |= 1u64 << (idx % 64);
                     hits.list.push(Hit { id, start, end: i });
                 }
-                let Some(&b) = bytes.get(i) else { break };
-                let b = b.to_ascii_lowercase();
-                let from = n.edge_start as usize;
-                let keys = &self.edge_bytes[from..from + usize::from(n.edge_len)];
-                node = match keys.iter().position(|&k| k == b) {
-                    Some(p) => self.edge_targets[from + p] as usize,
-                    None => 0,
-                };
-                i += 1;
             }
+            let Some(&b) = bytes.get(i) else { break };
+            t = self.step(node, b);
+            i += 1;
         }
-        hits
     }
 }
+
+/// ASCII letters and digits and every non-ASCII byte are word characters.
+fn word_byte(b: u8) -> bool {
+    BYTE_KIND[usize::from(b)] == WORD
+}
+
+const SPACE: u8 = 0;
+const WORD: u8 = 1;
+const PUNCT: u8 = 2;
+
+/// `start_kind` bits: the byte is a word character; a keyword may start at it when it
+/// starts a word; a keyword may start at it anywhere (punctuation). `IS_WORD << 1` must be
+/// `BEGINS_WORD`.
+const IS_WORD: u8 = 1;
+const BEGINS_WORD: u8 = IS_WORD << 1;
+const BEGINS_ALWAYS: u8 = 4;
+
+/// Per byte: [`WORD`] (ASCII letter or digit, or any non-ASCII byte), [`SPACE`] (ASCII
+/// whitespace) or [`PUNCT`] (everything else).
+const BYTE_KIND: [u8; 256] = {
+    let mut t = [PUNCT; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() || c >= 0x80 {
+            WORD
+        } else if c.is_ascii_whitespace() {
+            SPACE
+        } else {
+            PUNCT
+        };
+        b += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -251,5 +368,91 @@ mod tests {
         assert!(!h.has(on), "`on` inside `transaction` is not a word");
         assert!(lex.scan("on it").has(on));
         assert!(!lex.scan("unpaid").has(paid));
+    }
+
+    /// The trie against a direct reading of the rules, on many keywords (with non-ASCII
+    /// bytes, punctuation and prefixes) and pseudo-random texts.
+    #[test]
+    fn trie_agrees_with_a_naive_matcher() {
+        let words = [
+            "a",
+            "at",
+            "atm",
+            "at the",
+            "paid",
+            "paid to",
+            "paid you",
+            "debit*",
+            "déb*",
+            "refusé",
+            "ü",
+            "über*",
+            "@",
+            "**",
+            "...",
+            "•••",
+            "a/c",
+            "a/c*",
+            "rs.",
+            "₹",
+            "中文",
+            "x",
+            "xx*",
+            "zz top",
+            "on",
+            "one",
+            "once*",
+            "é",
+        ];
+        let mut b = LexiconBuilder::default();
+        let ids: Vec<KeywordId> = words.iter().map(|w| b.add(w).unwrap_or(KeywordId::MAX)).collect();
+        let lex = b.build();
+        let alphabet: Vec<char> = "aAtTmMpPiIdDyYoOuUeEbBrRsSxXzZnNcC@*./ •₹中文éÉüÜ\n,:-1".chars().collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let len = usize::try_from(seed % 40).unwrap_or(0);
+            let text: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[usize::try_from(seed % alphabet.len() as u64).unwrap_or(0)]
+                })
+                .collect();
+            let bytes = text.as_bytes();
+            let mut want = Vec::new();
+            for start in 0..bytes.len() {
+                let begins = if word_byte(bytes[start]) {
+                    start == 0 || !word_byte(bytes[start - 1])
+                } else {
+                    !bytes[start].is_ascii_whitespace()
+                };
+                if !begins {
+                    continue;
+                }
+                for (w, &id) in words.iter().zip(&ids) {
+                    let (word, prefix) = match w.strip_suffix('*') {
+                        Some(p) => (p, true),
+                        None => (*w, false),
+                    };
+                    let lower = ascii_lower(word);
+                    let end = start + lower.len();
+                    let matches = bytes.get(start..end).is_some_and(|s| s.to_ascii_lowercase() == lower.as_bytes());
+                    let needs_after = !prefix && word.chars().next_back().is_some_and(char::is_alphanumeric);
+                    if matches && !(needs_after && bytes.get(end).is_some_and(|&n| word_byte(n))) {
+                        want.push((start, end, id));
+                    }
+                }
+            }
+            let hits = lex.scan(&text);
+            let mut got: Vec<(usize, usize, KeywordId)> = hits.list.iter().map(|h| (h.start, h.end, h.id)).collect();
+            assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "hits in start order: {text:?}");
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{text:?}");
+            for &id in &ids {
+                assert_eq!(hits.has(id), want.iter().any(|w| w.2 == id), "{text:?}");
+            }
+        }
     }
 }

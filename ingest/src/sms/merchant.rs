@@ -34,40 +34,29 @@ pub(crate) fn clean(rules: &MerchantRules, raw: &str, extra: Option<&Rewrites>, 
         extra.apply(&mut owned);
     }
     rules.rewrites.apply(&mut owned);
+    let before = s;
     let s = owned.trim_matches(TRIM);
-    if let Some(name) = vpa_name(s) {
+    // Unchanged by the rewrites: the VPA and reject-pattern checks above already passed
+    // (and the reject-prefix check too, for a generic candidate).
+    let unchanged = s == before;
+    if !unchanged && let Some(name) = vpa_name(s) {
         return Some(finish(rules, &title_case(&name)));
     }
     if s.chars().count() < 2 || !s.chars().any(char::is_alphabetic) {
         return None;
     }
-    if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
+    if !unchanged && rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
     }
-    if rejected_prefix(rules, s) {
+    if !(unchanged && generic) && rejected_prefix(rules, s) {
         return None;
     }
     Some(finish(rules, s))
 }
 
+/// True when `s` starts with a reject prefix (ASCII case-insensitively) that ends a word.
 fn rejected_prefix(rules: &MerchantRules, s: &str) -> bool {
-    let head = match s.char_indices().nth(rules.reject_prefix_len + 1) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    };
-    let lower = head.to_ascii_lowercase();
-    word_prefixes(&lower, rules.reject_prefix_len)
-        .any(|p| rules.reject_prefixes.binary_search_by(|r| r.as_str().cmp(p)).is_ok())
-}
-
-/// Every prefix of `text` (up to `max` bytes) that ends at a word boundary.
-fn word_prefixes(text: &str, max: usize) -> impl Iterator<Item = &str> {
-    let bytes = text.as_bytes();
-    (1..=max.min(bytes.len()))
-        .filter(move |&i| {
-            text.is_char_boundary(i) && bytes.get(i).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b >= 0x80))
-        })
-        .map(move |i| &text[..i])
+    rules.reject_prefixes.longest_word_prefix(s.as_bytes(), true).is_some()
 }
 
 /// The raw name after a prefix word ending at byte `from`: skips spaces and an honorific,
@@ -81,15 +70,12 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
     }
     let mut start = from + (rest.len() - trimmed.len());
     // Honorific ("Mr.", "M.", "Mrs") followed by a space.
-    if let Some(word_end) = trimmed.find([' ', '\t']) {
-        let word = trimmed[..word_end].to_lowercase();
-        let bare = word.strip_suffix('.').unwrap_or(&word);
-        let dotted = word.ends_with('.');
-        if rules.titles.contains(&word) || (dotted && bare != "m" && rules.titles.contains(bare)) {
-            let after = &trimmed[word_end..];
-            let skipped = after.len() - after.trim_start().len();
-            start += word_end + skipped;
-        }
+    if let Some(word_end) = trimmed.find([' ', '\t'])
+        && is_title(rules, &trimmed[..word_end])
+    {
+        let after = &trimmed[word_end..];
+        let skipped = after.len() - after.trim_start().len();
+        start += word_end + skipped;
     }
     let body = &text[start..];
     let mut end = start;
@@ -114,6 +100,23 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
     (end > start).then_some((start, end))
 }
 
+/// True when `word` (lowercased) is a title, or a title followed by a dot ("Mr."; not "M").
+fn is_title(rules: &MerchantRules, word: &str) -> bool {
+    if word.is_ascii() {
+        // Lowercasing ASCII keeps the length: a word longer than every title plus its dot
+        // is none, and the rest compare without allocating.
+        if word.len() > rules.title_len + 1 {
+            return false;
+        }
+        let is = |w: &str| rules.titles.iter().any(|t| t.eq_ignore_ascii_case(w));
+        return is(word) || word.strip_suffix('.').is_some_and(|bare| !bare.eq_ignore_ascii_case("m") && is(bare));
+    }
+    let word = word.to_lowercase();
+    let bare = word.strip_suffix('.').unwrap_or(&word);
+    let dotted = word.ends_with('.');
+    rules.titles.contains(&word) || (dotted && bare != "m" && rules.titles.iter().any(|t| t == bare))
+}
+
 /// "swiggy@axisbank" -> "swiggy", "rahul.k92@okicici" -> "rahul".
 fn vpa_name(s: &str) -> Option<String> {
     if s.contains(char::is_whitespace) {
@@ -127,17 +130,17 @@ fn vpa_name(s: &str) -> Option<String> {
 }
 
 fn finish(rules: &MerchantRules, s: &str) -> String {
-    let lower = s.to_lowercase();
-    let keys: Vec<&str> = word_prefixes(&lower, rules.canonical_len).collect();
-    let lookup = |k: &str| {
-        let i = rules.canonical.binary_search_by(|c| c.0.as_str().cmp(k)).ok()?;
-        Some(rules.canonical[i].1.clone())
+    // The longest canonical key the lowercased name starts with (ending a word).
+    let canonical = if s.is_ascii() {
+        rules.canonical.longest_word_prefix(s.as_bytes(), true)
+    } else {
+        rules.canonical.longest_word_prefix(s.to_lowercase().as_bytes(), false)
     };
-    if let Some(c) = keys.iter().rev().find_map(|k| lookup(k)) {
-        return c;
+    if let Some(i) = canonical {
+        return rules.canonical_names[i as usize].clone();
     }
     let name = if s.chars().any(char::is_lowercase) { s.to_string() } else { title_case(s) };
-    truncate(&name)
+    truncate(name)
 }
 
 fn title_case(s: &str) -> String {
@@ -164,9 +167,9 @@ fn title_case(s: &str) -> String {
     out
 }
 
-fn truncate(s: &str) -> String {
+fn truncate(s: String) -> String {
     if s.chars().count() <= MAX_CHARS {
-        return s.to_string();
+        return s;
     }
     let cut: String = s.chars().take(MAX_CHARS).collect();
     match cut.rfind(' ') {

@@ -223,7 +223,22 @@ pub fn validate(text: &str) -> Result<(), SmsInputError> {
     if text.len() > MAX_SMS_BYTES {
         return Err(SmsInputError::TooLong { len: text.len(), max: MAX_SMS_BYTES });
     }
-    if let Some((offset, _)) = text.char_indices().find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    // Control characters (Unicode Cc: U+0000..=U+001F, U+007F..=U+009F) found on bytes:
+    // U+0080..=U+009F is encoded as C2 80..=C2 9F.
+    let bytes = text.as_bytes();
+    // Branch-free first pass (the compiler vectorises it): any byte that could start a
+    // control character at all? Only then look for the first real one.
+    let suspect = bytes.iter().fold(false, |acc, &b| {
+        acc | ((b < 0x20) & (b != b'\n') & (b != b'\r') & (b != b'\t')) | (b == 0x7f) | (b == 0xc2)
+    });
+    if suspect
+        && let Some(offset) = bytes.iter().enumerate().position(|(i, &b)| match b {
+            b'\n' | b'\r' | b'\t' => false,
+            0..=0x1f | 0x7f => true,
+            0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+            _ => false,
+        })
+    {
         return Err(SmsInputError::Binary { offset });
     }
     if text.trim().is_empty() {
@@ -340,6 +355,34 @@ fn ceil_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// For each start position in `lo..hi`, in order, the keyword hit there with a non-zero
+/// tag that reaches furthest (the first one found when several do), as (start, end, tag).
+fn longest_tagged<'h>(
+    list: &'h [lexicon::Hit],
+    tags: &'h [u8],
+    lo: usize,
+    hi: usize,
+) -> impl Iterator<Item = (usize, usize, u8)> + 'h {
+    let mut i = list.partition_point(|h| h.start < lo);
+    std::iter::from_fn(move || {
+        while let Some(first) = list.get(i).filter(|h| h.start < hi) {
+            let start = first.start;
+            let mut best: Option<(usize, u8)> = None;
+            while let Some(h) = list.get(i).filter(|h| h.start == start) {
+                let tag = tags[usize::from(h.id)];
+                if tag != 0 && best.is_none_or(|(end, _)| h.end > end) {
+                    best = Some((h.end, tag));
+                }
+                i += 1;
+            }
+            if let Some((end, tag)) = best {
+                return Some((start, end, tag));
+            }
+        }
+        None
+    })
+}
+
 /// Keeps the last four digits (all of them when fewer).
 fn last4(digits: &str) -> String {
     let n = digits.len();
@@ -414,25 +457,27 @@ impl<'a> Ctx<'a> {
         self.monies().find(|m| !self.guarded(m.start))
     }
 
-    fn mark_currency(&self, mark: &str, region: Option<usize>) -> Option<String> {
-        match self.rules.currency_marks.get(&mark.to_lowercase())? {
-            CurrencyMark::Iso(code) => Some(code.clone()),
-            CurrencyMark::Dollar => {
-                Some(region.map_or_else(|| "USD".to_string(), |r| self.rules.regions[r].dollar.clone()))
-            }
+    fn mark_currency(&self, mark: &str, region: Option<usize>) -> Option<&'a str> {
+        let rules: &'a SmsRules = self.rules;
+        match rules.currency_mark(mark)? {
+            CurrencyMark::Iso(code) => Some(code.as_str()),
+            CurrencyMark::Dollar => Some(region.map_or("USD", |r| rules.regions[r].dollar.as_str())),
         }
     }
 
-    fn currency_for(&self, money: &Money<'_>, fixed: Option<&str>) -> Option<String> {
+    fn currency_for<'f>(&self, money: &Money<'_>, fixed: Option<&'f str>) -> Option<&'f str>
+    where
+        'a: 'f,
+    {
         let region = self.sender_region.or(self.hint_region);
         if let Some(mark) = money.cur {
             return self.mark_currency(mark, region);
         }
         if let Some(code) = fixed {
-            return Some(code.to_string());
+            return Some(code);
         }
         if let Some(r) = region {
-            return Some(self.rules.regions[r].currency.clone());
+            return Some(self.rules.regions[r].currency.as_str());
         }
         let other = self.monies().next()?;
         self.mark_currency(other.cur?, region)
@@ -515,16 +560,7 @@ impl<'a> Ctx<'a> {
 
     /// The direction word of a match: the one it starts with, else the last one in it.
     fn direction_in(&self, start: usize, end: usize) -> Option<Direction> {
-        let tags = &self.rules.direction_tags;
-        let mut found: Vec<(usize, usize, u8)> = self
-            .hits
-            .list
-            .iter()
-            .filter(|h| h.start >= start && h.start < end)
-            .map(|h| (h.start, h.end, tags[usize::from(h.id)]))
-            .filter(|h| h.2 != 0)
-            .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let found = longest_tagged(&self.hits.list, &self.rules.direction_tags, start, end);
         let mut covered = 0usize;
         let mut picked: Option<(usize, u8)> = None;
         for (s, e, tag) in found {
@@ -557,11 +593,13 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let currency = self.currency_for(&money, t.currency.as_deref())?;
-        let amount = amount::normalise_number(money.num, minor_units(&currency))?;
-        if amount::is_zero(&amount) {
+        let amount = amount::normalise_number(money.num, minor_units(currency))?;
+        // Zero, or finer than the currency's minor unit ("Rs.1.0001"): not a usable amount,
+        // so every transaction amount converts with `amount_minor`.
+        if amount::is_zero(&amount) || amount_minor(&amount, currency).is_none() {
             return None;
         }
-        let order = self.date_order(&currency);
+        let order = self.date_order(currency);
         let direction = t.direction.or(f.direction).unwrap_or_else(|| self.direction());
         let kind_rule = t.kind.or_else(|| self.kind_rule());
         let mut merchant = if t.no_merchant {
@@ -584,8 +622,8 @@ impl<'a> Ctx<'a> {
             _ => self.account(),
         };
         let balance = match f.balance {
-            Some(b) => self.balance_value(&b, &currency),
-            None => self.balance(&currency),
+            Some(b) => self.balance_value(&b, currency),
+            None => self.balance(currency),
         };
         let date =
             f.date.and_then(|d| self.rules.dates.parse(d, order)).or_else(|| self.rules.dates.first(self.text, order));
@@ -594,6 +632,7 @@ impl<'a> Ctx<'a> {
             .filter(|r| r.bytes().any(|b| b.is_ascii_digit()))
             .map(str::to_string)
             .or_else(|| self.reference());
+        let currency = currency.to_string();
         Some(ParsedTransaction { amount, currency, direction, account_last4, merchant, balance, date, kind, reference })
     }
 
@@ -619,10 +658,7 @@ impl<'a> Ctx<'a> {
                 return *d;
             }
         }
-        let tags = &self.rules.direction_tags;
-        let mut found: Vec<(usize, usize, u8)> =
-            self.hits.list.iter().map(|h| (h.start, h.end, tags[usize::from(h.id)])).filter(|h| h.2 != 0).collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let found = longest_tagged(&self.hits.list, &self.rules.direction_tags, 0, usize::MAX);
         let mut covered = 0usize;
         for (start, end, tag) in found {
             if start < covered {
@@ -659,16 +695,10 @@ impl<'a> Ctx<'a> {
         };
         // (span start, span end, needs a capital letter)
         let mut cands: Vec<(usize, usize, bool)> = Vec::new();
-        let mut last_start = usize::MAX;
-        let mut prefix_hits: Vec<_> = self.hits.list.iter().filter(|h| tags[usize::from(h.id)] != 0).collect();
-        prefix_hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-        for h in prefix_hits {
-            if h.start == last_start {
-                continue;
-            }
-            last_start = h.start;
-            let capital = tags[usize::from(h.id)] == config::PREFIX_CAPITAL;
-            if let Some((s, e)) = merchant::span_after(m, self.text, h.end) {
+        // Per start, the longest prefix word there.
+        for (_, end, tag) in longest_tagged(&self.hits.list, tags, 0, usize::MAX) {
+            let capital = tag == config::PREFIX_CAPITAL;
+            if let Some((s, e)) = merchant::span_after(m, self.text, end) {
                 cands.push((s, e, capital));
             }
         }
@@ -732,11 +762,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn balance_value(&self, m: &Money<'_>, currency: &str) -> Option<String> {
-        let cur = m
-            .cur
-            .and_then(|c| self.mark_currency(c, self.sender_region.or(self.hint_region)))
-            .unwrap_or_else(|| currency.to_string());
-        amount::normalise_number(m.num, minor_units(&cur))
+        let cur =
+            m.cur.and_then(|c| self.mark_currency(c, self.sender_region.or(self.hint_region))).unwrap_or(currency);
+        amount::normalise_number(m.num, minor_units(cur))
     }
 
     fn balance(&self, currency: &str) -> Option<String> {
@@ -778,10 +806,11 @@ impl<'a> Ctx<'a> {
             .filter(|d| min.is_none_or(|m| m.start != d.start))
             .or_else(|| self.monies().find(|d| min.is_none_or(|m| d.end <= m.start || d.start >= m.end)))?;
         let currency = self.currency_for(&due, None)?;
-        let units = minor_units(&currency);
+        let units = minor_units(currency);
         let amount_due = amount::normalise_number(due.num, units)?;
         let min_due = min.and_then(|m| amount::normalise_number(m.num, units));
-        let order = self.date_order(&currency);
+        let order = self.date_order(currency);
+        let currency = currency.to_string();
         let marker =
             self.hits.list.iter().filter(|h| self.rules.bill.due_markers.contains(&h.id)).map(|h| h.start).min();
         let due_date = marker

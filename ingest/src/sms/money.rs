@@ -26,6 +26,8 @@ pub struct MoneyScanner {
     nodes: Vec<Node>,
     /// First-byte transitions from the root (0: none).
     root: [u32; 256],
+    /// Bytes at which an amount can start: a digit or the first byte of a mark.
+    starts: [bool; 256],
 }
 
 fn ascii_word(b: u8) -> bool {
@@ -58,7 +60,12 @@ impl MoneyScanner {
         for &(b, n) in &nodes[0].edges {
             root[usize::from(b)] = n;
         }
-        MoneyScanner { nodes, root }
+        let mut starts = [false; 256];
+        for (b, st) in starts.iter_mut().enumerate() {
+            let byte = b as u8;
+            *st = byte.is_ascii_digit() || root[usize::from(byte.to_ascii_lowercase())] != 0;
+        }
+        MoneyScanner { nodes, root, starts }
     }
 
     /// End of the longest currency mark starting at `i`, respecting a word boundary before
@@ -91,6 +98,12 @@ impl MoneyScanner {
         let b = &text.as_bytes()[..to.min(text.len())];
         let mut i = from;
         while i < b.len() {
+            // Nothing can start at other bytes (a mark's first byte is never a UTF-8
+            // continuation byte).
+            if !self.starts[usize::from(b[i])] {
+                i += 1;
+                continue;
+            }
             if !text.is_char_boundary(i) {
                 i += 1;
                 continue;
