@@ -3,13 +3,15 @@
 //! - [`embedded`]: `EmbeddedEventLog` (SQLite, group commit) and
 //!   `EmbeddedStore` (in-memory windows, Arrow snapshots).
 //! - [`sql`]: read-only SQL over the embedded store through DataFusion.
-//! - [`sqlite_accounts`]: `SqliteAccounts` (users and refresh tokens).
+//! - [`sqlite_accounts`]: `SqliteAccounts` (users, refresh and API tokens).
+//! - [`sqlite_inbox`]: the SMS inbox and bills, in the same SQLite file.
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
 
 pub mod embedded;
 pub mod in_process;
 pub mod sql;
 pub mod sqlite_accounts;
+pub mod sqlite_inbox;
 pub mod wiring;
 
 use std::sync::atomic::AtomicU64;

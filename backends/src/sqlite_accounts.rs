@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use spendstream_core::period::WeekStart;
-use spendstream_core::ports::{Accounts, AccountsError, RefreshToken, Rotation, User};
+use spendstream_core::ports::{Accounts, AccountsError, ApiToken, RefreshToken, Rotation, User};
 use spendstream_core::{Currency, UserId, UserSettings};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -13,7 +13,7 @@ use std::time::Duration;
 /// Accounts in SQLite (WAL, synchronous=FULL).
 #[derive(Clone)]
 pub struct SqliteAccounts {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 fn err(e: sqlx::Error) -> AccountsError {
@@ -180,8 +180,74 @@ impl Accounts for SqliteAccounts {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn create_api_token(&self, t: &ApiToken, hash: &str) -> Result<(), AccountsError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, scope, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id.to_string())
+        .bind(t.user_id.to_string())
+        .bind(&t.name)
+        .bind(&t.scope)
+        .bind(&t.prefix)
+        .bind(hash)
+        .bind(t.created_at.as_millisecond())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| AccountsError::Other(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, AccountsError> {
+        let rows = sqlx::query(
+            "SELECT * FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> Result<bool, AccountsError> {
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+                .bind(Timestamp::now().as_millisecond())
+                .bind(id.to_string())
+                .bind(user.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn use_api_token(&self, hash: &str, now: Timestamp) -> Result<Option<ApiToken>, AccountsError> {
+        let row =
+            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE hash = ? AND revoked_at IS NULL RETURNING *")
+                .bind(now.as_millisecond())
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
     async fn healthcheck(&self) -> Result<(), AccountsError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(err)?;
         Ok(())
     }
+}
+
+fn token_from_row(r: &SqliteRow) -> Result<ApiToken, AccountsError> {
+    let get = |n: &str| r.try_get::<String, _>(n).map_err(err);
+    let bad = |e: String| AccountsError::Other(e);
+    let ms = |v: i64| Timestamp::from_millisecond(v).map_err(|e| bad(e.to_string()));
+    Ok(ApiToken {
+        id: uuid::Uuid::parse_str(&get("id")?).map_err(|e| bad(e.to_string()))?,
+        user_id: UserId(uuid::Uuid::parse_str(&get("user_id")?).map_err(|e| bad(e.to_string()))?),
+        name: get("name")?,
+        scope: get("scope")?,
+        prefix: get("prefix")?,
+        created_at: ms(r.try_get("created_at").map_err(err)?)?,
+        last_used_at: r.try_get::<Option<i64>, _>("last_used_at").map_err(err)?.map(ms).transpose()?,
+    })
 }

@@ -5,10 +5,11 @@ use crate::in_process::InProcessShared;
 use crate::sqlite_accounts::SqliteAccounts;
 use spendstream_core::Config;
 use spendstream_core::config::{AccountsKind, EventLogKind, SharedKind, StoreKind};
+use spendstream_core::inbox::Inbox;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
 use std::sync::Arc;
 
-/// The four ports, ready to use.
+/// The ports, ready to use.
 #[derive(Clone)]
 pub struct Ports {
     /// Event log.
@@ -19,6 +20,8 @@ pub struct Ports {
     pub accounts: Arc<dyn Accounts>,
     /// Shared state.
     pub shared: Arc<dyn SharedState>,
+    /// Forwarded SMS, transaction keys and bills (kept beside the accounts).
+    pub inbox: Arc<dyn Inbox>,
     /// Offset the log will give the next append, at start (embedded log only).
     pub log_head: Option<u64>,
 }
@@ -55,17 +58,20 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
             Arc::new(EmbeddedStore::open(&dir.join("store")).await.map_err(|e| fail("backends.store")(e.to_string()))?)
         }
     };
-    let accounts: Arc<dyn Accounts> = match config.backends.accounts {
-        AccountsKind::Sqlite => Arc::new(
-            SqliteAccounts::open(&dir.join("accounts.db"))
-                .await
-                .map_err(|e| fail("backends.accounts")(e.to_string()))?,
-        ),
+    let (accounts, inbox): (Arc<dyn Accounts>, Arc<dyn Inbox>) = match config.backends.accounts {
+        AccountsKind::Sqlite => {
+            let db = Arc::new(
+                SqliteAccounts::open(&dir.join("accounts.db"))
+                    .await
+                    .map_err(|e| fail("backends.accounts")(e.to_string()))?,
+            );
+            (db.clone(), db)
+        }
     };
     let shared: Arc<dyn SharedState> = match config.backends.shared {
         SharedKind::InProcess => Arc::new(InProcessShared::new()),
     };
-    Ok(Ports { log, store, accounts, shared, log_head })
+    Ok(Ports { log, store, accounts, shared, inbox, log_head })
 }
 
 /// The HMAC secret: from config, or generated once and kept in the data dir.

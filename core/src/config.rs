@@ -58,6 +58,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Stream processors.
     pub processors: ProcessorsConfig,
+    /// Bank SMS ingest.
+    pub ingest: IngestConfig,
     /// Categories, their names and rules.
     pub categories: Vec<CategoryDef>,
 }
@@ -176,6 +178,8 @@ pub struct ApiConfig {
     pub user_cache_ms: u64,
     /// Idempotency key lifetime.
     pub idempotency_ttl_secs: u64,
+    /// Users whose serialized reports an API process keeps (0: no cache).
+    pub report_cache_users: usize,
 }
 
 /// `[processors]`
@@ -194,6 +198,22 @@ pub struct ProcessorsConfig {
     pub retry_initial_ms: u64,
     /// Largest retry delay.
     pub retry_max_ms: u64,
+}
+
+/// `[ingest]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// SMS template file replacing the shipped one; empty: the shipped templates.
+    pub sms_rules: String,
+    /// The same sender and text within this many seconds is one SMS (two forwarders, retries).
+    pub same_sms_window_secs: u64,
+    /// Two messages with the same amount and account within this many seconds are one transaction.
+    pub same_transaction_window_secs: u64,
+    /// Messages accepted in one `POST /v1/ingest/sms`.
+    pub max_batch: usize,
+    /// API tokens a user may hold at once.
+    pub max_tokens_per_user: usize,
 }
 
 /// Configuration that failed to load or validate: every problem, with its key.
@@ -263,6 +283,15 @@ impl Config {
         }
         if self.processors.retry_initial_ms == 0 || self.processors.retry_initial_ms > self.processors.retry_max_ms {
             p.push("processors.retry_initial_ms: must be between 1 and processors.retry_max_ms".into());
+        }
+        if self.ingest.max_batch == 0 || self.ingest.max_batch > 1000 {
+            p.push("ingest.max_batch: must be between 1 and 1000".into());
+        }
+        if self.ingest.max_tokens_per_user == 0 {
+            p.push("ingest.max_tokens_per_user: must be greater than 0".into());
+        }
+        if !self.ingest.sms_rules.is_empty() && !std::path::Path::new(&self.ingest.sms_rules).is_file() {
+            p.push(format!("ingest.sms_rules: '{}' is not a readable file", self.ingest.sms_rules));
         }
         p.extend(crate::categories::validate_categories(&self.categories));
         p

@@ -115,6 +115,33 @@ pub struct Entry {
     pub source: Source,
     /// When spendstream accepted it.
     pub created_at: Timestamp,
+    /// The bank SMS it was read from, for `Source::Sms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<SmsOrigin>>,
+}
+
+/// The bank SMS an entry was read from, and what the parser found in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsOrigin {
+    /// The message's id in the SMS inbox.
+    pub sms_id: Uuid,
+    /// Sender as the phone showed it, e.g. `VM-HDFCBK`.
+    pub sender: String,
+    /// The message text, unchanged.
+    pub text: String,
+    /// When the phone received it.
+    pub received_at: Timestamp,
+    /// Last digits of the user's account or card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_last4: Option<String>,
+    /// UPI / IMPS / NEFT / bank reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// upi, card, atm, netbanking, wallet, transfer, refund or other.
+    pub channel: String,
+    /// Available balance after the transaction, in the entry's minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_minor: Option<i64>,
 }
 
 /// A user's preferences that change how periods are cut.

@@ -8,10 +8,12 @@
 //! - [`config`]: the one typed, layered, validated configuration.
 //! - [`ports`]: the traits every engine implements (event log, analytics store,
 //!   accounts, shared state).
+//! - [`inbox`]: the SMS inbox port: received messages, transaction keys, bills.
 
 pub mod categories;
 pub mod config;
 pub mod entry;
+pub mod inbox;
 pub mod money;
 pub mod period;
 pub mod ports;
@@ -19,5 +21,7 @@ pub mod report;
 
 pub use categories::{CategoryDef, CategoryId};
 pub use config::Config;
-pub use entry::{CategorySource, Entry, EntryId, EntryKind, Event, ProcessedEntry, Source, UserId, UserSettings};
+pub use entry::{
+    CategorySource, Entry, EntryId, EntryKind, Event, ProcessedEntry, SmsOrigin, Source, UserId, UserSettings,
+};
 pub use money::{Currency, Money, MoneyError};

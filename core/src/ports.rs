@@ -182,6 +182,10 @@ pub trait AnalyticsStore: Send + Sync {
         top_merchants: usize,
         by_month: bool,
     ) -> Result<RangeSummary, StoreError>;
+    /// A number that changes whenever anything of `user` that reads can see
+    /// changes (an entry added or removed, new settings); caches key on it.
+    /// Read it before the data it guards, so a race can only cause a miss.
+    async fn version(&self, user: UserId) -> Result<u64, StoreError>;
     /// Answers whether the store can serve reads now.
     async fn healthcheck(&self) -> Result<(), StoreError>;
 }
@@ -240,7 +244,27 @@ pub enum Rotation {
     Invalid,
 }
 
-/// Users, credentials and refresh tokens.
+/// An API token limited to one scope (e.g. `ingest:sms` for a phone's SMS
+/// forwarder), so the phone never holds the password. Only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Token id (for listing and revoking).
+    pub id: uuid::Uuid,
+    /// Owner.
+    pub user_id: UserId,
+    /// The user's name for it, e.g. "Pixel 8 SMS forwarder".
+    pub name: String,
+    /// What it may do, e.g. `ingest:sms`.
+    pub scope: String,
+    /// The token's first characters, to recognise it in a list.
+    pub prefix: String,
+    /// Creation instant.
+    pub created_at: Timestamp,
+    /// Last time it was presented.
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// Users, credentials, refresh tokens and API tokens.
 #[async_trait]
 pub trait Accounts: Send + Sync {
     /// Creates a user; `DuplicateEmail` if the email is taken.
@@ -257,6 +281,14 @@ pub trait Accounts: Send + Sync {
     async fn rotate_refresh(&self, hash: &str, next: &RefreshToken, now: Timestamp) -> Result<Rotation, AccountsError>;
     /// Revokes the family of `hash` (logout); true if it existed.
     async fn revoke_family_of(&self, hash: &str) -> Result<bool, AccountsError>;
+    /// Stores a new API token under the SHA-256 `hash` of its secret.
+    async fn create_api_token(&self, token: &ApiToken, hash: &str) -> Result<(), AccountsError>;
+    /// A user's live API tokens, newest first.
+    async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, AccountsError>;
+    /// Revokes one of the user's tokens; false if it is not theirs or already revoked.
+    async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> Result<bool, AccountsError>;
+    /// The live token with this hash, noting that it was used at `now`.
+    async fn use_api_token(&self, hash: &str, now: Timestamp) -> Result<Option<ApiToken>, AccountsError>;
     /// Answers whether the store can serve now.
     async fn healthcheck(&self) -> Result<(), AccountsError>;
 }

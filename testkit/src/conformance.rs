@@ -4,9 +4,11 @@
 
 use jiff::Timestamp;
 use jiff::civil::date;
+use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxItem, Payment, SmsStatus};
 use spendstream_core::period::WeekStart;
 use spendstream_core::ports::{
-    Accounts, AccountsError, AnalyticsStore, EventLog, ListQuery, Position, Processed, RefreshToken, Rotation, User,
+    Accounts, AccountsError, AnalyticsStore, ApiToken, EventLog, ListQuery, Position, Processed, RefreshToken,
+    Rotation, User,
 };
 use spendstream_core::{
     CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Event, Money, ProcessedEntry, Source, UserId,
@@ -36,6 +38,7 @@ pub fn entry(user: UserId, minor: i64, at: &str) -> Entry {
         user_category: None,
         source: Source::Manual,
         created_at: Timestamp::from_microsecond(Timestamp::now().as_microsecond()).expect("now"),
+        origin: None,
     }
 }
 
@@ -140,8 +143,11 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
         processed(&e2),
         processed(&e3),
     ];
+    let v0 = store.version(a).await.expect("version");
     store.apply(setup, &pos(3)).await.expect("apply");
     assert!(store.wait_applied(pos(3)[0], Duration::from_secs(1)).await);
+    let v1 = store.version(a).await.expect("version");
+    assert_ne!(v0, v1, "a change moves the version");
     assert!(store.entry(a, e1.id).await.expect("entry").is_some());
     assert!(store.entry(b, e1.id).await.expect("entry").is_none(), "isolation by user");
     let total = |s: &spendstream_core::report::RangeSummary| s.cells.iter().map(|c| c.amount_minor).sum::<i64>();
@@ -154,8 +160,11 @@ pub async fn store_story(store: Arc<dyn AnalyticsStore>) {
     assert!(monthly.cells.iter().all(|c| c.date.day() == 1), "cells per month are dated the 1st");
     store.apply(vec![processed(&e1)], &pos(4)).await.expect("apply");
     assert_eq!(total(&oct(store.clone(), "UTC").await), 15_000, "a redelivered add counts once");
+    let vb = store.version(b).await.expect("version");
     let removed = Processed::Removed { user_id: a, entry_id: e1.id, removed_at: Timestamp::now() };
     store.apply(vec![removed], &pos(5)).await.expect("apply");
+    assert_ne!(store.version(a).await.expect("version"), v1, "a removal moves the version");
+    assert_eq!(store.version(b).await.expect("version"), vb, "another user's change does not");
     store.apply(vec![processed(&e1)], &pos(6)).await.expect("apply");
     assert_eq!(total(&oct(store.clone(), "UTC").await), 5_000, "a tombstone is permanent");
     assert!(store.known(a, e1.id).await.expect("known"));
@@ -234,5 +243,128 @@ pub async fn accounts_story(accounts: Arc<dyn Accounts>) {
         .expect("insert");
     assert!(accounts.revoke_family_of("h7").await.expect("revoke"));
     assert_ne!(accounts.rotate_refresh("h7", &tok("h8"), now).await.expect("rotate"), Rotation::Rotated(u.id));
+    // API tokens: stored by hash, listed without it, used, revoked by their owner only.
+    let api = |name: &str| ApiToken {
+        id: uuid::Uuid::now_v7(),
+        user_id: u.id,
+        name: name.into(),
+        scope: "ingest:sms".into(),
+        prefix: "sst_abcdef".into(),
+        created_at: Timestamp::from_second(1_800_000_000).expect("ts"),
+        last_used_at: None,
+    };
+    let (t1, t2) = (api("phone"), api("tablet"));
+    accounts.create_api_token(&t1, &format!("hash1-{email}")).await.expect("token");
+    accounts.create_api_token(&t2, &format!("hash2-{email}")).await.expect("token");
+    let listed = accounts.api_tokens(u.id).await.expect("tokens");
+    assert_eq!(listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().len(), 2);
+    let used = accounts.use_api_token(&format!("hash1-{email}"), now).await.expect("use").expect("live");
+    assert_eq!((used.id, used.user_id, used.scope.as_str()), (t1.id, u.id, "ingest:sms"));
+    assert!(used.last_used_at.is_some());
+    assert!(accounts.use_api_token("no-such-hash", now).await.expect("use").is_none());
+    assert!(!accounts.revoke_api_token(user(), t1.id).await.expect("revoke"), "not the owner");
+    assert!(accounts.revoke_api_token(u.id, t1.id).await.expect("revoke"));
+    assert!(!accounts.revoke_api_token(u.id, t1.id).await.expect("revoke"), "already revoked");
+    assert!(accounts.use_api_token(&format!("hash1-{email}"), now).await.expect("use").is_none());
+    assert_eq!(accounts.api_tokens(u.id).await.expect("tokens").len(), 1);
     accounts.healthcheck().await.expect("healthy");
+}
+
+/// The SMS inbox: one item per SMS, one entry per transaction, bills settled by payments.
+pub async fn inbox_story(inbox: Arc<dyn Inbox>) {
+    let u = user();
+    let t0: Timestamp = "2026-03-01T10:00:00Z".parse().expect("ts");
+    let item = |body: &str, at: Timestamp, status: SmsStatus| InboxItem {
+        id: uuid::Uuid::now_v7(),
+        user_id: u,
+        sender: "VM-BANK".into(),
+        body: body.into(),
+        body_hash: format!("hash:{body}"),
+        received_at: at,
+        class: "transaction".into(),
+        status,
+        reason: None,
+        entry_id: None,
+        bill_id: None,
+        updated_at: at,
+    };
+    let day = Duration::from_secs(86_400);
+    let first = item("Rs 5 spent", t0, SmsStatus::Received);
+    let (stored, new) = inbox.receive(&first, day).await.expect("receive");
+    assert!(new);
+    assert_eq!(stored, first);
+    let later = t0 + jiff::SignedDuration::from_secs(30);
+    let (again, new) = inbox.receive(&item("Rs 5 spent", later, SmsStatus::Received), day).await.expect("receive");
+    assert!(!new, "the same SMS within the window is the same item");
+    assert_eq!(again.id, first.id);
+    let next_week = t0 + jiff::SignedDuration::from_hours(24 * 7);
+    let (other, new) = inbox.receive(&item("Rs 5 spent", next_week, SmsStatus::Received), day).await.expect("receive");
+    assert!(new && other.id != first.id, "the same text a week later is a new message");
+
+    // Transaction keys: exact keys at any time, near keys inside the window only.
+    let (e1, e2, e3) = (EntryId::random(), EntryId::random(), EntryId::random());
+    let w = Duration::from_secs(120);
+    let refs = ["ref:ABC123".to_owned()];
+    let amt = ["amt:debit:INR:500:1234".to_owned()];
+    assert_eq!(inbox.claim(u, &refs, &amt, t0, w, e1).await.expect("claim"), None);
+    assert_eq!(inbox.claim(u, &refs, &amt, t0, w, e1).await.expect("claim"), None, "a retry of the holder");
+    assert_eq!(inbox.claim(u, &refs, &[], next_week, w, e2).await.expect("claim"), Some(e1));
+    assert_eq!(inbox.claim(u, &[], &amt, later, w, e2).await.expect("claim"), Some(e1));
+    assert_eq!(inbox.claim(u, &[], &amt, next_week, w, e3).await.expect("claim"), None, "outside the window");
+    assert_eq!(inbox.claim(user(), &refs, &amt, t0, w, e2).await.expect("claim"), None, "keys are per user");
+
+    // Status updates and listing.
+    let mut unparsed = item("Acct 1: took Rs 9", t0, SmsStatus::Unparsed);
+    unparsed.reason = Some("no template".into());
+    inbox.receive(&unparsed, day).await.expect("receive");
+    let mut done = first.clone();
+    done.status = SmsStatus::Entered;
+    done.entry_id = Some(e1);
+    inbox.update(&done).await.expect("update");
+    let listed = inbox.items(u, SmsStatus::Unparsed, None, 10).await.expect("items");
+    assert_eq!(listed.iter().map(|i| i.id).collect::<Vec<_>>(), vec![unparsed.id]);
+    assert_eq!(listed[0].reason.as_deref(), Some("no template"));
+    assert!(inbox.items(user(), SmsStatus::Unparsed, None, 10).await.expect("items").is_empty());
+    let pending = inbox.pending(&[SmsStatus::Unparsed, SmsStatus::Received], None, 10).await.expect("pending");
+    let ids: Vec<_> = pending.iter().filter(|i| i.user_id == u).map(|i| i.id).collect();
+    assert!(ids.contains(&unparsed.id) && ids.contains(&other.id) && !ids.contains(&first.id), "{ids:?}");
+    let entered = inbox.items(u, SmsStatus::Entered, None, 10).await.expect("items");
+    assert_eq!(entered[0].entry_id, Some(e1));
+
+    // Bills: a second reminder updates; a payment to the card settles.
+    let bill = Bill {
+        id: uuid::Uuid::now_v7(),
+        user_id: u,
+        sender: "VM-HDFCBK".into(),
+        account_last4: Some("7712".into()),
+        currency: "INR".into(),
+        amount_due_minor: 1_845_000,
+        min_due_minor: Some(92_000),
+        due_date: Some(date(2026, 3, 20)),
+        status: BillStatus::Due,
+        paid_by: None,
+        paid_at: None,
+        sms_id: first.id,
+        received_at: t0,
+    };
+    let stored = inbox.upsert_bill(&bill).await.expect("bill");
+    let again = inbox.upsert_bill(&Bill { id: uuid::Uuid::now_v7(), ..bill.clone() }).await.expect("bill");
+    assert_eq!(stored.id, again.id, "a reminder of the same bill");
+    assert_eq!(inbox.bills(u).await.expect("bills").len(), 1);
+    let pay = |minor: i64, credit: bool| Payment {
+        user_id: u,
+        entry_id: e3,
+        account_last4: Some("7712".into()),
+        is_credit: credit,
+        currency: "INR".into(),
+        amount_minor: minor,
+        at: later,
+    };
+    assert!(inbox.settle(&pay(1_845_000, false)).await.expect("settle").is_empty(), "a purchase pays nothing");
+    assert!(inbox.settle(&pay(50_000, true)).await.expect("settle").is_empty(), "below the minimum due");
+    assert_eq!(inbox.settle(&pay(92_000, true)).await.expect("settle"), vec![stored.id]);
+    let b = &inbox.bills(u).await.expect("bills")[0];
+    assert_eq!((b.status, b.paid_by), (BillStatus::Paid, Some(e3)));
+    assert!(inbox.bills(user()).await.expect("bills").is_empty());
+    inbox.healthcheck().await.expect("healthy");
 }

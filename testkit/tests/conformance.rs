@@ -5,7 +5,7 @@
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sqlite_accounts::SqliteAccounts;
 use spendstream_core::ports::EventLog;
-use spendstream_testkit::conformance::{accounts_story, event_log_story, store_story};
+use spendstream_testkit::conformance::{accounts_story, event_log_story, inbox_story, store_story};
 use std::sync::Arc;
 
 #[tokio::test]
@@ -48,4 +48,10 @@ async fn embedded_store_survives_a_snapshot() {
 async fn sqlite_accounts() {
     let dir = tempfile::tempdir().unwrap();
     accounts_story(Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn sqlite_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    inbox_story(Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap())).await;
 }

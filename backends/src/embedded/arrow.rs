@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use spendstream_core::{
-    CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Money, ProcessedEntry, Source, UserId,
+    CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Money, ProcessedEntry, SmsOrigin, Source, UserId,
 };
 use std::sync::Arc;
 
@@ -43,7 +43,15 @@ pub fn schema() -> Arc<Schema> {
         Field::new("category_reason", DataType::Utf8, true),
         Field::new("user_category", DataType::Utf8, true),
         Field::new("source", DataType::Utf8, true),
-        Field::new("created_at", ts, true),
+        Field::new("created_at", ts.clone(), true),
+        Field::new("sms_id", DataType::Utf8, true),
+        Field::new("sms_sender", DataType::Utf8, true),
+        Field::new("sms_text", DataType::Utf8, true),
+        Field::new("sms_received_at", ts, true),
+        Field::new("account_last4", DataType::Utf8, true),
+        Field::new("reference", DataType::Utf8, true),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("balance_minor", DataType::Int64, true),
     ]))
 }
 
@@ -85,6 +93,23 @@ pub fn to_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowErro
         e(&|p| p.entry.user_category.as_ref().map(|c| c.to_string())),
         e(&|p| Some(p.entry.source.as_str().to_owned())),
         ts(&|p| micros(p.entry.created_at)),
+        e(&|p| p.entry.origin.as_ref().map(|o| o.sms_id.to_string())),
+        e(&|p| p.entry.origin.as_ref().map(|o| o.sender.clone())),
+        e(&|p| p.entry.origin.as_ref().map(|o| o.text.clone())),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.entry.and_then(|p| p.entry.origin.as_ref()).map(|o| micros(o.received_at)))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        ),
+        e(&|p| p.entry.origin.as_ref().and_then(|o| o.account_last4.clone())),
+        e(&|p| p.entry.origin.as_ref().and_then(|o| o.reference.clone())),
+        e(&|p| p.entry.origin.as_ref().map(|o| o.channel.clone())),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.entry.and_then(|p| p.entry.origin.as_ref()).and_then(|o| o.balance_minor))
+                .collect::<Int64Array>(),
+        ),
     ];
     RecordBatch::try_new(schema(), cols)
 }
@@ -120,6 +145,20 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<Decoded>, String> {
     let amounts = col::<Int64Array>(b, "amount_minor")?;
     let occurred = col::<TimestampMicrosecondArray>(b, "occurred_at")?;
     let created = col::<TimestampMicrosecondArray>(b, "created_at")?;
+    // SMS columns came later: a snapshot without them has no SMS origins.
+    let sms = match (
+        col::<StringArray>(b, "sms_id"),
+        col::<StringArray>(b, "sms_sender"),
+        col::<StringArray>(b, "sms_text"),
+        col::<TimestampMicrosecondArray>(b, "sms_received_at"),
+        col::<StringArray>(b, "account_last4"),
+        col::<StringArray>(b, "reference"),
+        col::<StringArray>(b, "channel"),
+        col::<Int64Array>(b, "balance_minor"),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g), Ok(h)) => Some((a, b, c, d, e, f, g, h)),
+        _ => None,
+    };
     let opt = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
     let uuid = |a: &StringArray, i: usize| uuid::Uuid::parse_str(a.value(i)).map_err(|e| e.to_string());
     let ts =
@@ -148,6 +187,21 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<Decoded>, String> {
                 _ => Source::Manual,
             },
             created_at: ts(created, i)?,
+            origin: match sms {
+                Some((ids, senders, texts, received, accounts, refs, channels, balances)) if !ids.is_null(i) => {
+                    Some(Box::new(SmsOrigin {
+                        sms_id: uuid(ids, i)?,
+                        sender: senders.value(i).to_owned(),
+                        text: texts.value(i).to_owned(),
+                        received_at: ts(received, i)?,
+                        account_last4: opt(accounts, i),
+                        reference: opt(refs, i),
+                        channel: channels.value(i).to_owned(),
+                        balance_minor: (!balances.is_null(i)).then(|| balances.value(i)),
+                    }))
+                }
+                _ => None,
+            },
         };
         out.push(Decoded::Live(ProcessedEntry {
             entry,

@@ -42,6 +42,8 @@ pub struct UserState {
     /// The same cells per month (keyed by the 1st), so a year is 12 lookups.
     month_cells: BTreeMap<Date, Vec<Cell>>,
     months: BTreeMap<Date, HashMap<(String, Currency), MerchantAgg>>,
+    /// Bumped by every change a read could see.
+    pub(crate) version: u64,
 }
 
 impl Default for UserState {
@@ -55,6 +57,7 @@ impl Default for UserState {
             days: BTreeMap::new(),
             month_cells: BTreeMap::new(),
             months: BTreeMap::new(),
+            version: 0,
         }
     }
 }
@@ -73,6 +76,7 @@ impl UserState {
         self.aggregate(&e, 1);
         self.by_time.insert((e.entry.occurred_at, e.entry.id), e.clone());
         self.entries.insert(e.entry.id, Some(e));
+        self.version += 1;
         true
     }
 
@@ -82,6 +86,7 @@ impl UserState {
             Some(Some(e)) => {
                 self.by_time.remove(&(e.entry.occurred_at, id));
                 self.aggregate(&e, -1);
+                self.version += 1;
                 true
             }
             _ => false,
@@ -103,6 +108,7 @@ impl UserState {
             }
         }
         self.settings = Some(settings);
+        self.version += 1;
     }
 
     fn aggregate(&mut self, e: &ProcessedEntry, sign: i64) {

@@ -280,6 +280,10 @@ impl AnalyticsStore for EmbeddedStore {
         })
     }
 
+    async fn version(&self, user: UserId) -> Result<u64, StoreError> {
+        Ok(self.user(user).map_or(0, |u| u.read().version))
+    }
+
     async fn healthcheck(&self) -> Result<(), StoreError> {
         Ok(())
     }
