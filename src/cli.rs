@@ -61,6 +61,10 @@ pub enum IngestCommand {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Parse every stored unparsed SMS again with the current templates
+    /// (`ingest.sms_rules`); those that now read become entries or bills.
+    /// Safe while the server runs, and safe to repeat.
+    Reparse,
 }
 
 /// `config` subcommands.

@@ -33,11 +33,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sql { query, format } => serve::sql(load()?, &query, format).await,
         Command::Import { email, file } => import::import(load()?, &email, &file).await,
         Command::Ingest { command: IngestCommand::Parse { .. } } => {
-            let rules = spendstream_ingest::sms::SmsRules::shipped();
-            let stats = spendstream_ingest::sms::parse_jsonl(rules, std::io::stdin().lock(), std::io::stdout().lock())?;
+            let rules = spendstream_ingest::pipeline::load_rules(&load()?.ingest).map_err(anyhow::Error::msg)?;
+            let stats =
+                spendstream_ingest::sms::parse_jsonl(&rules, std::io::stdin().lock(), std::io::stdout().lock())?;
             eprintln!("{} lines, {} transactions, {} errors", stats.lines, stats.transactions, stats.errors);
             Ok(())
         }
+        Command::Ingest { command: IngestCommand::Reparse } => import::reparse(load()?).await,
         Command::Categorise => categorise(&load()?),
         Command::Config { command: ConfigCommand::Check } => {
             let config = load()?;

@@ -8,6 +8,7 @@ use spendstream_backends::sql::SqlEngine;
 use spendstream_backends::wiring::{self, Ports};
 use spendstream_core::Config;
 use spendstream_core::ports::{EventLog, Position};
+use spendstream_ingest::pipeline::load_rules;
 use spendstream_processors::categorise::Categoriser;
 use spendstream_processors::runner::Runner;
 use std::net::SocketAddr;
@@ -22,11 +23,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let ports = wiring::open(&config).await.context("opening backends")?;
     let secret = wiring::jwt_secret(&config)?;
     let categoriser = Arc::new(Categoriser::new(&config.categories).context("compiling category rules")?);
+    let sms_rules = Arc::new(load_rules(&config.ingest).map_err(anyhow::Error::msg)?);
     let (stop_tx, stop_rx) = watch::channel(false);
     let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
     let processors = tokio::spawn(runner.run(stop_rx));
     catch_up(&ports).await;
-    let state = AppState::new(config.clone(), ports.log, ports.store, ports.accounts, ports.shared, &secret);
+    let state = AppState::new(
+        config.clone(),
+        ports.log,
+        ports.store,
+        ports.accounts,
+        ports.shared,
+        ports.inbox,
+        sms_rules,
+        &secret,
+    );
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding server.listen {}", config.server.listen))?;

@@ -150,6 +150,30 @@ pub struct EntryView {
     pub created_at: String,
     /// `processed`, or `pending` if the processors had not caught up when answering.
     pub status: &'static str,
+    /// The bank SMS it was read from (entries with source `sms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsOriginView>,
+}
+
+/// The bank SMS behind an entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsOriginView {
+    /// Inbox id of the message.
+    pub sms_id: String,
+    /// Sender, e.g. `VM-HDFCBK`.
+    pub sender: String,
+    /// The original text.
+    pub text: String,
+    /// When the phone received it (RFC 3339).
+    pub received_at: String,
+    /// Last digits of the account or card.
+    pub account_last4: Option<String>,
+    /// UPI / IMPS / NEFT / bank reference.
+    pub reference: Option<String>,
+    /// upi, card, atm, netbanking, wallet, transfer, refund or other.
+    pub channel: String,
+    /// Available balance after it, as a decimal string.
+    pub balance: Option<String>,
 }
 
 impl EntryView {
@@ -185,6 +209,18 @@ impl EntryView {
             source: e.source.as_str(),
             created_at: e.created_at.to_string(),
             status: "pending",
+            sms: e.origin.as_deref().map(|o| SmsOriginView {
+                sms_id: o.sms_id.to_string(),
+                sender: o.sender.clone(),
+                text: o.text.clone(),
+                received_at: o.received_at.to_string(),
+                account_last4: o.account_last4.clone(),
+                reference: o.reference.clone(),
+                channel: o.channel.clone(),
+                balance: o
+                    .balance_minor
+                    .map(|m| spendstream_core::Money { minor: m, currency: e.amount.currency }.to_decimal()),
+            }),
         }
     }
 }
@@ -243,4 +279,196 @@ pub struct CategoryView {
     pub name: String,
     /// Emoji.
     pub emoji: String,
+}
+
+/// `POST /v1/tokens`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    /// Your name for it, e.g. "Pixel 8 SMS forwarder" (1 to 100 characters).
+    pub name: String,
+    /// What it may do; `ingest:sms` (the default and, for now, the only scope).
+    pub scope: Option<String>,
+}
+
+/// An API token as listed (never the secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenView {
+    /// Id, for `DELETE /v1/tokens/{id}`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it may do.
+    pub scope: String,
+    /// The token's first characters.
+    pub prefix: String,
+    /// Creation instant (RFC 3339).
+    pub created_at: String,
+    /// Last use (RFC 3339), if any.
+    pub last_used_at: Option<String>,
+}
+
+impl From<&spendstream_core::ports::ApiToken> for ApiTokenView {
+    fn from(t: &spendstream_core::ports::ApiToken) -> Self {
+        ApiTokenView {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            scope: t.scope.clone(),
+            prefix: t.prefix.clone(),
+            created_at: t.created_at.to_string(),
+            last_used_at: t.last_used_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// A new API token: the secret is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiToken {
+    /// The secret, for `Authorization: Bearer <token>`; store it now, it is not shown again.
+    pub token: String,
+    /// The token's details.
+    #[serde(flatten)]
+    pub details: ApiTokenView,
+}
+
+/// One forwarded SMS in `POST /v1/ingest/sms`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsIn {
+    /// Sender as the phone shows it (`VM-HDFCBK`, `MPESA`, a number).
+    pub sender: String,
+    /// The message text (at most 2048 bytes).
+    pub body: String,
+    /// When the phone received it: RFC 3339, or milliseconds since the epoch
+    /// (number or string, as Android forwarders send it); default now.
+    #[schema(value_type = Option<String>)]
+    pub received_at: Option<serde_json::Value>,
+}
+
+/// `POST /v1/ingest/sms` body: one message, `{"messages": [...]}`, or a bare array.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SmsBatchIn {
+    /// A batch.
+    Batch {
+        /// Up to `ingest.max_batch` messages.
+        messages: Vec<serde_json::Value>,
+    },
+    /// A bare array.
+    List(Vec<serde_json::Value>),
+    /// One message.
+    One(serde_json::Value),
+}
+
+/// What became of one forwarded SMS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsResultView {
+    /// Position in the request (0 for a single message).
+    pub index: usize,
+    /// Inbox id (absent when the message was rejected).
+    pub id: Option<String>,
+    /// `entered`, `duplicate`, `bill`, `ignored`, `unparsed`, `received` or `rejected`.
+    pub status: String,
+    /// Parser class: transaction, bill_due, otp, promo, declined, balance, other.
+    pub class: Option<String>,
+    /// The entry it became (or, for a duplicate, the entry it repeats).
+    pub entry_id: Option<String>,
+    /// The bill it became.
+    pub bill_id: Option<String>,
+    /// Why it was ignored, rejected or left unparsed.
+    pub reason: Option<String>,
+    /// True when this very SMS had been forwarded before (a retry or a second forwarder).
+    pub seen_before: bool,
+}
+
+/// `POST /v1/ingest/sms` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsIngestResponse {
+    /// One result per message, in request order.
+    pub results: Vec<SmsResultView>,
+}
+
+/// A stored SMS that could not be read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnparsedView {
+    /// Inbox id.
+    pub id: String,
+    /// Sender.
+    pub sender: String,
+    /// Text.
+    pub body: String,
+    /// When the phone received it (RFC 3339).
+    pub received_at: String,
+    /// Parser class.
+    pub class: String,
+    /// Why it was not read.
+    pub reason: Option<String>,
+}
+
+/// A page of unparsed messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnparsedPage {
+    /// Newest first.
+    pub messages: Vec<UnparsedView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/ingest/unparsed` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UnparsedParams {
+    /// Page size (default 50, at most 500).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A bill reminder.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BillView {
+    /// Id.
+    pub id: String,
+    /// `due` or `paid`.
+    pub status: &'static str,
+    /// The biller's SMS sender.
+    pub sender: String,
+    /// Card or account digits.
+    pub account_last4: Option<String>,
+    /// Currency.
+    pub currency: String,
+    /// Total due, decimal string.
+    pub amount_due: String,
+    /// Minimum due, decimal string.
+    pub min_due: Option<String>,
+    /// Due date (`YYYY-MM-DD`).
+    pub due_date: Option<String>,
+    /// The entry that paid it.
+    pub paid_by: Option<String>,
+    /// When it was paid (RFC 3339).
+    pub paid_at: Option<String>,
+    /// The latest reminder's inbox id.
+    pub sms_id: String,
+}
+
+impl From<&spendstream_core::inbox::Bill> for BillView {
+    fn from(b: &spendstream_core::inbox::Bill) -> Self {
+        let dec = |m: i64| match spendstream_core::Currency::parse(&b.currency) {
+            Ok(c) => spendstream_core::Money { minor: m, currency: c }.to_decimal(),
+            Err(_) => m.to_string(),
+        };
+        BillView {
+            id: b.id.to_string(),
+            status: b.status.as_str(),
+            sender: b.sender.clone(),
+            account_last4: b.account_last4.clone(),
+            currency: b.currency.clone(),
+            amount_due: dec(b.amount_due_minor),
+            min_due: b.min_due_minor.map(dec),
+            due_date: b.due_date.map(|d| d.to_string()),
+            paid_by: b.paid_by.map(|e| e.to_string()),
+            paid_at: b.paid_at.map(|t| t.to_string()),
+            sms_id: b.sms_id.to_string(),
+        }
+    }
 }

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// 401: no or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: valid credentials that may not do this (an API token outside its scope).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404.
     #[error("{0}")]
     NotFound(String),
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::Field { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
@@ -163,6 +167,27 @@ impl From<SharedError> for ApiError {
     fn from(e: SharedError) -> Self {
         match e {
             SharedError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+impl From<spendstream_core::inbox::InboxError> for ApiError {
+    fn from(e: spendstream_core::inbox::InboxError) -> Self {
+        match e {
+            spendstream_core::inbox::InboxError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<spendstream_ingest::pipeline::IngestError> for ApiError {
+    fn from(e: spendstream_ingest::pipeline::IngestError) -> Self {
+        use spendstream_ingest::pipeline::IngestError;
+        match e {
+            IngestError::Input { field, message } => ApiError::field(field, message),
+            IngestError::Log(e) => e.into(),
+            IngestError::Inbox(e) => e.into(),
+            IngestError::Accounts(e) => e.into(),
         }
     }
 }

@@ -81,6 +81,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> 
     }
 }
 
+/// The token of `Authorization: Bearer <token>`; `what` names it in the error.
+fn bearer<'a>(parts: &'a Parts, what: &str) -> Result<&'a str, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized(format!("missing Authorization: Bearer <{what}>")))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| ApiError::Unauthorized(format!("Authorization must be 'Bearer <{what}>'")))?;
+    Ok(token.trim())
+}
+
 /// The user of a valid `Authorization: Bearer <access token>`.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
@@ -89,15 +102,35 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <access token>".into()))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| ApiError::Unauthorized("Authorization must be 'Bearer <access token>'".into()))?;
-        state.tokens.verify_access(token.trim()).map(AuthUser)
+        let token = bearer(parts, "access token")?;
+        if token.starts_with(crate::tokens::API_TOKEN_PREFIX) {
+            return Err(ApiError::Forbidden(
+                "API tokens only work for POST /v1/ingest/sms; sign in for an access token".into(),
+            ));
+        }
+        state.tokens.verify_access(token).map(AuthUser)
+    }
+}
+
+/// The user behind `Authorization: Bearer <token>` on the SMS ingest endpoint:
+/// an API token with scope `ingest:sms` (what a phone holds) or an access token.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestUser(pub UserId);
+
+impl FromRequestParts<AppState> for IngestUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts, "API token")?;
+        if !token.starts_with(crate::tokens::API_TOKEN_PREFIX) {
+            return state.tokens.verify_access(token).map(IngestUser);
+        }
+        let found = state.accounts.use_api_token(&crate::tokens::refresh_hash(token), jiff::Timestamp::now()).await?;
+        match found {
+            Some(t) if t.scope == crate::tokens::SCOPE_INGEST_SMS => Ok(IngestUser(t.user_id)),
+            Some(t) => Err(ApiError::Forbidden(format!("this token's scope is '{}', not 'ingest:sms'", t.scope))),
+            None => Err(ApiError::Unauthorized("unknown or revoked API token".into())),
+        }
     }
 }
 

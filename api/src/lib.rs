@@ -7,6 +7,7 @@
 //! - [`tokens`]: argon2id passwords, JWT access tokens, rotating refresh tokens.
 //! - [`dto`]: request and response bodies; [`openapi`]: the generated document.
 
+pub mod cache;
 pub mod dto;
 pub mod error;
 pub mod extract;

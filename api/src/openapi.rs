@@ -2,7 +2,7 @@
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{auth, expenses, health, me, reports};
+use crate::handlers::{auth, expenses, health, ingest, me, reports};
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -19,15 +19,18 @@ impl Modify for BearerAuth {
 /// The spendstream REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "spendstream", description = "Expense tracking as a stream: entries, reports, statistics."),
+    info(title = "spendstream", description = "Expense tracking as a stream: entries, reports, statistics, bank SMS."),
     paths(
         health::live, health::ready,
         auth::signup, auth::login, auth::refresh, auth::logout,
         me::get_me, me::patch_me,
         expenses::create, expenses::list, expenses::get_one, expenses::remove,
         reports::report, reports::stats, reports::categories,
+        ingest::create_token, ingest::list_tokens, ingest::delete_token,
+        ingest::ingest_sms, ingest::unparsed, ingest::bills,
     ),
-    components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView)),
+    components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView,
+        dto::SmsOriginView, dto::SmsIn)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -1,14 +1,14 @@
 //! Every route in one place, plus the layers: body limit, timeout, panic guard, tracing.
 
 use crate::error::ApiError;
-use crate::handlers::{auth, expenses, health, me, reports};
+use crate::handlers::{auth, expenses, health, ingest, me, reports};
 use crate::openapi::openapi_json;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -30,6 +30,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/categories", get(reports::categories))
         .route("/v1/reports", get(reports::report))
         .route("/v1/stats", get(reports::stats))
+        .route("/v1/tokens", post(ingest::create_token).get(ingest::list_tokens))
+        .route("/v1/tokens/{id}", delete(ingest::delete_token))
+        .route("/v1/ingest/sms", post(ingest::ingest_sms))
+        .route("/v1/ingest/unparsed", get(ingest::unparsed))
+        .route("/v1/bills", get(ingest::bills))
         .fallback(|| async { ApiError::NotFound("no such endpoint; see /openapi.json".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(DefaultBodyLimit::max(limit))

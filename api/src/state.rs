@@ -1,12 +1,16 @@
 //! `AppState`: the ports and config every handler shares.
 
+use crate::cache::ReportCache;
 use crate::error::ApiError;
 use crate::tokens::Tokens;
 use parking_lot::Mutex;
 use spendstream_core::Config;
 use spendstream_core::UserId;
+use spendstream_core::inbox::Inbox;
 use spendstream_core::ports::User;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
+use spendstream_ingest::pipeline::SmsIngest;
+use spendstream_ingest::sms::SmsRules;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,25 +36,36 @@ pub struct AppState {
     pub accounts: Arc<dyn Accounts>,
     /// Rate limits and idempotency keys.
     pub shared: Arc<dyn SharedState>,
+    /// Forwarded SMS and bills.
+    pub inbox: Arc<dyn Inbox>,
+    /// SMS to entries.
+    pub sms: Arc<SmsIngest>,
     /// Access and refresh tokens.
     pub tokens: Arc<Tokens>,
+    /// Serialized reports, per user and store version.
+    pub report_cache: Arc<ReportCache>,
     users: Arc<Mutex<HashMap<UserId, (Instant, User)>>>,
 }
 
 impl AppState {
     /// Wires the state; `jwt_secret` must be at least 32 bytes.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Arc<Config>,
         log: Arc<dyn EventLog>,
         store: Arc<dyn AnalyticsStore>,
         accounts: Arc<dyn Accounts>,
         shared: Arc<dyn SharedState>,
+        inbox: Arc<dyn Inbox>,
+        sms_rules: Arc<SmsRules>,
         jwt_secret: &[u8],
     ) -> Self {
         BODY_LIMIT.store(config.server.max_body_bytes, Ordering::Relaxed);
         let tokens = Arc::new(Tokens::new(jwt_secret, &config.auth));
         let users = Arc::new(Mutex::new(HashMap::new()));
-        AppState { config, log, store, accounts, shared, tokens, users }
+        let sms = Arc::new(SmsIngest::new(sms_rules, log.clone(), inbox.clone(), &config.ingest));
+        let report_cache = Arc::new(ReportCache::new(config.api.report_cache_users));
+        AppState { config, log, store, accounts, shared, inbox, sms, tokens, report_cache, users }
     }
 
     /// The signed-in user, from a short-lived cache (saves a database round

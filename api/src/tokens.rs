@@ -75,6 +75,20 @@ impl Tokens {
     }
 }
 
+/// Every API token starts with this, so it is recognised (and never taken for a JWT).
+pub const API_TOKEN_PREFIX: &str = "sst_";
+
+/// The scope that lets a token post SMS to `POST /v1/ingest/sms`.
+pub const SCOPE_INGEST_SMS: &str = "ingest:sms";
+
+/// A new random API token and its storage hash (SHA-256, as for refresh tokens).
+pub fn new_api_token() -> (String, String) {
+    let (secret, _) = new_refresh_token();
+    let token = format!("{API_TOKEN_PREFIX}{secret}");
+    let hash = refresh_hash(&token);
+    (token, hash)
+}
+
 /// A new random refresh token and its storage hash.
 pub fn new_refresh_token() -> (String, String) {
     let mut bytes = [0u8; 32];

@@ -8,6 +8,7 @@ use serde_json::Value;
 use spendstream_api::{AppState, router};
 use spendstream_backends::wiring::{self, Ports};
 use spendstream_core::Config;
+use spendstream_ingest::pipeline::load_rules;
 use spendstream_processors::categorise::Categoriser;
 use spendstream_processors::runner::Runner;
 use std::sync::Arc;
@@ -72,12 +73,15 @@ impl TestApp {
         let (stop, rx) = watch::channel(false);
         let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
         let runner = tokio::spawn(runner.run(rx));
+        let sms_rules = Arc::new(load_rules(&config.ingest).expect("sms rules"));
         let state = AppState::new(
             config,
             ports.log.clone(),
             ports.store.clone(),
             ports.accounts.clone(),
             ports.shared.clone(),
+            ports.inbox.clone(),
+            sms_rules,
             &secret,
         );
         TestApp { router: router(state.clone()), state, ports, dir, stop, runner }

@@ -81,6 +81,7 @@ pub fn validate_entry(
         user_category,
         source,
         created_at: now,
+        origin: None,
     })
 }
 

@@ -3,5 +3,6 @@
 pub mod auth;
 pub mod expenses;
 pub mod health;
+pub mod ingest;
 pub mod me;
 pub mod reports;

@@ -6,7 +6,10 @@ use crate::extract::{AuthUser, ValidQuery};
 use crate::state::AppState;
 use crate::time::{parse_date, today};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spendstream_core::period::{Period, parse_time_zone};
 use spendstream_core::report::{Report, ReportRequest, Window, build_report, build_stats, stats_windows};
@@ -19,7 +22,7 @@ pub async fn report(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
     ValidQuery(p): ValidQuery<ReportParams>,
-) -> Result<Json<Report>, ApiError> {
+) -> Result<Response, ApiError> {
     let period: Period = p.period.parse().map_err(|e: String| ApiError::field("period", e))?;
     let user = state.user(uid).await?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
@@ -35,6 +38,20 @@ pub async fn report(
         categories: &state.config.categories,
     };
     let (cur, prev) = req.ranges();
+    let key = format!(
+        "report|{period:?}|{}|{}|{}|{}|{}",
+        cur.start,
+        today,
+        user.settings.time_zone,
+        user.settings.week_start.name(),
+        user.settings.currency.code()
+    );
+    // The version is read before the data, so a write racing this request can
+    // only make the cached answer miss, never serve old totals.
+    let version = state.store.version(uid).await?;
+    if let Some(body) = state.report_cache.get(uid, version, &key) {
+        return Ok(json_body(body));
+    }
     let top = state.config.api.top_merchants;
     let zone = &user.settings.time_zone;
     // A year needs only monthly cells (its buckets are months), and the
@@ -44,7 +61,17 @@ pub async fn report(
         state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
         state.store.summarize(uid, prev.start, prev.end, zone, 0, true),
     )?;
-    Ok(Json(build_report(&req, &current, &previous)))
+    let body = serialize(&build_report(&req, &current, &previous))?;
+    state.report_cache.put(uid, version, key, body.clone());
+    Ok(json_body(body))
+}
+
+fn serialize<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| ApiError::Internal(format!("serializing: {e}")))
+}
+
+fn json_body(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// Rolling windows.
@@ -66,7 +93,7 @@ pub async fn stats(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
     ValidQuery(p): ValidQuery<StatsParams>,
-) -> Result<Json<Stats>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = state.user(uid).await?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
     let date = p
@@ -76,15 +103,22 @@ pub async fn stats(
         .transpose()
         .map_err(|m| ApiError::field("date", m))?
         .unwrap_or_else(|| today(&tz));
+    let key = format!("stats|{date}|{}|{}", user.settings.time_zone, user.settings.currency.code());
+    let version = state.store.version(uid).await?;
+    if let Some(body) = state.report_cache.get(uid, version, &key) {
+        return Ok(json_body(body));
+    }
     let windows = stats_windows(date);
     let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
     let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);
     let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0, false).await?;
-    Ok(Json(Stats {
+    let body = serialize(&Stats {
         date,
         currency: user.settings.currency.code().to_owned(),
         windows: build_stats(date, user.settings.currency, &summary, &state.config.categories),
-    }))
+    })?;
+    state.report_cache.put(uid, version, key, body.clone());
+    Ok(json_body(body))
 }
 
 /// The categories in force.
