@@ -8,7 +8,6 @@ use spendstream_backends::wiring;
 use spendstream_core::{Config, EntryId, EntryKind, Event, Source};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
 const BATCH: usize = 5000;
 
@@ -98,7 +97,7 @@ pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<
 pub async fn reparse(config: Config) -> anyhow::Result<()> {
     let rules = spendstream_ingest::pipeline::load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     let ports = wiring::open(&config).await?;
-    let ingest = spendstream_ingest::pipeline::SmsIngest::new(Arc::new(rules), ports.log, ports.inbox, &config.ingest);
+    let ingest = spendstream_ingest::pipeline::SmsIngest::new(rules, ports.log, ports.inbox, &config.ingest);
     let stats = ingest.reparse(ports.accounts.as_ref()).await?;
     println!("{}", serde_json::to_string(&stats)?);
     eprintln!(

@@ -23,7 +23,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let ports = wiring::open(&config).await.context("opening backends")?;
     let secret = wiring::jwt_secret(&config)?;
     let categoriser = Arc::new(Categoriser::new(&config.categories).context("compiling category rules")?);
-    let sms_rules = Arc::new(load_rules(&config.ingest).map_err(anyhow::Error::msg)?);
+    let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
     let processors = tokio::spawn(runner.run(stop_rx));

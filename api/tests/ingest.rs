@@ -182,9 +182,8 @@ async fn unparsed_messages_are_kept_and_become_entries_when_templates_learn_them
     assert_eq!(sms(&app, &token, "BK-FOOBNK", UNREAD, json!("2025-05-02T08:00:09Z")).await["seen_before"], true);
 
     // The shipped templates read nothing new: reparse leaves it.
-    let ingest = |rules: SmsRules| {
-        SmsIngest::new(Arc::new(rules), app.ports.log.clone(), app.ports.inbox.clone(), &ingest_config())
-    };
+    let ingest =
+        |rules: Arc<SmsRules>| SmsIngest::new(rules, app.ports.log.clone(), app.ports.inbox.clone(), &ingest_config());
     let stats = ingest(load_rules(&ingest_config()).unwrap()).reparse(app.ports.accounts.as_ref()).await.unwrap();
     assert_eq!((stats.examined, stats.unparsed, stats.entered), (1, 1, 0));
 
@@ -197,7 +196,7 @@ pattern = '\bAcct\s+(?P<account>\d{4}):\s+(?P<merchant>[^\n]+?)\s+took\s+{{money
 direction = "debit"
 kind = "card"
 "#;
-    let rules = SmsRules::from_toml_str(&format!("{SHIPPED_TOML}\n{extra}")).unwrap();
+    let rules = Arc::new(SmsRules::from_toml_str(&format!("{SHIPPED_TOML}\n{extra}")).unwrap());
     let stats = ingest(rules).reparse(app.ports.accounts.as_ref()).await.unwrap();
     assert_eq!((stats.examined, stats.entered, stats.unparsed), (1, 1, 0), "{stats:?}");
     let last = stats.last_position.expect("an entry was appended");

@@ -19,6 +19,7 @@ use jiff::civil::Time;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use spendstream_core::config::IngestConfig;
+use spendstream_core::entry::to_micros;
 use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxError, InboxItem, Payment, SmsStatus};
 use spendstream_core::period::parse_time_zone;
 use spendstream_core::ports::{Accounts, AccountsError, EventLog, LogError, Position, User};
@@ -104,14 +105,14 @@ pub struct SmsIngest {
     same_txn: Duration,
 }
 
-/// Loads the templates `ingest.sms_rules` names, or the shipped ones.
-pub fn load_rules(config: &IngestConfig) -> Result<SmsRules, String> {
+/// Loads the templates `ingest.sms_rules` names, or the shipped ones (compiled once per process).
+pub fn load_rules(config: &IngestConfig) -> Result<Arc<SmsRules>, String> {
     if config.sms_rules.is_empty() {
-        return SmsRules::from_toml_str(crate::sms::SHIPPED_TOML).map_err(|e| e.to_string());
+        return Ok(SmsRules::shipped_shared());
     }
     let text = std::fs::read_to_string(&config.sms_rules)
         .map_err(|e| format!("ingest.sms_rules: {}: {e}", config.sms_rules))?;
-    SmsRules::from_toml_str(&text).map_err(|e| format!("ingest.sms_rules: {}: {e}", config.sms_rules))
+    SmsRules::from_toml_str(&text).map(Arc::new).map_err(|e| format!("ingest.sms_rules: {}: {e}", config.sms_rules))
 }
 
 /// SHA-256 of the sender (case and spacing ignored) and the text, hex.
@@ -366,18 +367,17 @@ impl SmsIngest {
         }
         let occurred_at = occurred_at(user, item.received_at, tx.date);
         let now = Timestamp::now();
-        let micros = |t: Timestamp| Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t);
         let entry = Entry {
             id: entry_id,
             user_id: user.id,
             kind: if tx.direction == Direction::Credit { EntryKind::Income } else { EntryKind::Expense },
             amount: Money { minor, currency },
-            occurred_at: micros(occurred_at),
+            occurred_at: to_micros(occurred_at),
             merchant: tx.merchant.clone(),
             note: None,
             user_category: None,
             source: Source::Sms,
-            created_at: micros(now),
+            created_at: to_micros(now),
             origin: Some(Box::new(SmsOrigin {
                 sms_id: item.id,
                 sender: item.sender.clone(),

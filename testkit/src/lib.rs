@@ -73,7 +73,7 @@ impl TestApp {
         let (stop, rx) = watch::channel(false);
         let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
         let runner = tokio::spawn(runner.run(rx));
-        let sms_rules = Arc::new(load_rules(&config.ingest).expect("sms rules"));
+        let sms_rules = load_rules(&config.ingest).expect("sms rules");
         let state = AppState::new(
             config,
             ports.log.clone(),

@@ -610,10 +610,13 @@ impl SmsRules {
     /// The compiled-in default rules (`config/sms.toml`), compiled on first use.
     ///
     /// The shipped file is covered by tests, so compiling it cannot fail in a release.
-    #[allow(clippy::expect_used)]
     pub fn shipped() -> &'static SmsRules {
-        static SHIPPED: std::sync::OnceLock<SmsRules> = std::sync::OnceLock::new();
-        SHIPPED.get_or_init(|| SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)"))
+        shipped_arc()
+    }
+
+    /// [`SmsRules::shipped`] as a shared handle, for holders of `Arc<SmsRules>`.
+    pub fn shipped_shared() -> std::sync::Arc<SmsRules> {
+        shipped_arc().clone()
     }
 
     /// What a currency mark found in a message stands for (marks compare lowercased).
@@ -1240,6 +1243,15 @@ pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
         p += 1;
     }
     p == pattern.len()
+}
+
+/// The shipped rules, compiled once per process.
+#[allow(clippy::expect_used)]
+fn shipped_arc() -> &'static std::sync::Arc<SmsRules> {
+    static SHIPPED: std::sync::OnceLock<std::sync::Arc<SmsRules>> = std::sync::OnceLock::new();
+    SHIPPED.get_or_init(|| {
+        std::sync::Arc::new(SmsRules::from_toml_str(SHIPPED_TOML).expect("config/sms.toml compiles (tested)"))
+    })
 }
 
 #[cfg(test)]
