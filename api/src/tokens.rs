@@ -98,10 +98,14 @@ pub fn new_refresh_token() -> (String, String) {
     (token, hash)
 }
 
-/// The storage hash of a refresh token (SHA-256, hex).
+/// The storage hash of a refresh or API token (SHA-256, hex).
 pub fn refresh_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(token.as_bytes())
+}
+
+/// SHA-256 of `bytes`, lower-case hex (token hashes, idempotency fingerprints).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Argon2id hash of a password (blocking: call from `spawn_blocking`).

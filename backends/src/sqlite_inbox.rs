@@ -95,13 +95,20 @@ fn bill_key(b: &Bill) -> String {
     }
 }
 
+/// Runs a check-and-insert transaction on its own task, so that a caller
+/// giving up (a request timeout) cannot cut it short between its steps.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, InboxError>> + Send + 'static,
+) -> Result<T, InboxError> {
+    tokio::spawn(work).await.map_err(bad)?
+}
+
 #[async_trait]
 impl Inbox for SqliteAccounts {
     async fn receive(&self, item: &InboxItem, window: Duration) -> Result<(InboxItem, bool), InboxError> {
         let pool = self.pool.clone();
         let item = item.clone();
-        // Spawned so that a caller giving up (a request timeout) cannot cut the transaction short.
-        tokio::spawn(async move {
+        detached(async move {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
             let w = window_micros(window);
             let at = micros(item.received_at);
@@ -142,7 +149,6 @@ impl Inbox for SqliteAccounts {
             Ok((item, true))
         })
         .await
-        .map_err(bad)?
     }
 
     async fn claim(
@@ -156,7 +162,7 @@ impl Inbox for SqliteAccounts {
     ) -> Result<Option<EntryId>, InboxError> {
         let pool = self.pool.clone();
         let (exact, near) = (exact.to_vec(), near.to_vec());
-        tokio::spawn(async move {
+        detached(async move {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
             let (u, w, t) = (user.to_string(), window_micros(window), micros(at));
             let mine = entry.to_string();
@@ -203,7 +209,6 @@ impl Inbox for SqliteAccounts {
             Ok(None)
         })
         .await
-        .map_err(bad)?
     }
 
     async fn update(&self, item: &InboxItem) -> Result<(), InboxError> {
@@ -270,7 +275,7 @@ impl Inbox for SqliteAccounts {
     async fn upsert_bill(&self, bill: &Bill) -> Result<Bill, InboxError> {
         let pool = self.pool.clone();
         let bill = bill.clone();
-        tokio::spawn(async move {
+        detached(async move {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
             let key = bill_key(&bill);
             sqlx::query(
@@ -303,7 +308,6 @@ impl Inbox for SqliteAccounts {
             bill_from_row(&row)
         })
         .await
-        .map_err(bad)?
     }
 
     async fn bills(&self, user: UserId) -> Result<Vec<Bill>, InboxError> {
@@ -321,7 +325,7 @@ impl Inbox for SqliteAccounts {
     async fn settle(&self, payment: &Payment) -> Result<Vec<Uuid>, InboxError> {
         let pool = self.pool.clone();
         let p = payment.clone();
-        tokio::spawn(async move {
+        detached(async move {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
             let rows = sqlx::query(
                 "SELECT * FROM bills WHERE user_id = ? AND status = 'due' ORDER BY due_date IS NULL, due_date",
@@ -349,7 +353,6 @@ impl Inbox for SqliteAccounts {
             Ok(paid)
         })
         .await
-        .map_err(bad)?
     }
 
     async fn healthcheck(&self) -> Result<(), InboxError> {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
+use spendstream_core::entry::to_micros;
 use spendstream_core::period::parse_time_zone;
 use spendstream_core::ports::{Cursor, ListQuery, Position, User};
 use spendstream_core::{CategoryId, Config, Currency, Entry, EntryId, Event, Money, Source, UserId};
@@ -50,11 +50,9 @@ pub fn validate_entry(
     };
     let minor = currency.parse_amount(&req.amount).map_err(|e| ApiError::field("amount", e.to_string()))?;
     let tz = parse_time_zone(&user.settings.time_zone).map_err(ApiError::Internal)?;
-    // Instants are kept to the microsecond, as the store and ClickHouse keep them.
-    let micros = |t: Timestamp| Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t);
-    let now = micros(Timestamp::now());
+    let now = to_micros(Timestamp::now());
     let occurred_at = match req.occurred_at.as_deref() {
-        Some(s) => micros(parse_occurred_at(s, &tz, now).map_err(|m| ApiError::field("occurred_at", m))?),
+        Some(s) => to_micros(parse_occurred_at(s, &tz, now).map_err(|m| ApiError::field("occurred_at", m))?),
         None => now,
     };
     let user_category = match req.category {
@@ -125,7 +123,7 @@ pub async fn create(
     };
     let entry = validate_entry(&state.config, &user, id, req, Source::Manual)?;
     if let Some(k) = &key {
-        let fingerprint: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint = crate::tokens::sha256_hex(&body);
         let ttl = Duration::from_secs(state.config.api.idempotency_ttl_secs);
         let stored = state.shared.put_if_absent(&format!("idem:{uid}:{k}"), &fingerprint, ttl).await?;
         if stored != fingerprint {

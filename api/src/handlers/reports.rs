@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use spendstream_core::UserId;
 use spendstream_core::period::{Period, parse_time_zone};
 use spendstream_core::report::{Report, ReportRequest, Window, build_report, build_stats, stats_windows};
 use utoipa::ToSchema;
@@ -46,28 +47,41 @@ pub async fn report(
         user.settings.week_start.name(),
         user.settings.currency.code()
     );
-    // The version is read before the data, so a write racing this request can
-    // only make the cached answer miss, never serve old totals.
-    let version = state.store.version(uid).await?;
-    if let Some(body) = state.report_cache.get(uid, version, &key) {
-        return Ok(json_body(body));
-    }
     let top = state.config.api.top_merchants;
     let zone = &user.settings.time_zone;
     // A year needs only monthly cells (its buckets are months), and the
     // previous period only its totals, so monthly cells serve it where they can.
     let by_month = period == Period::Year;
-    let (current, previous) = tokio::try_join!(
-        state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
-        state.store.summarize(uid, prev.start, prev.end, zone, 0, true),
-    )?;
-    let body = serialize(&build_report(&req, &current, &previous))?;
-    state.report_cache.put(uid, version, key, body.clone());
-    Ok(json_body(body))
+    cached(&state, uid, key, async {
+        let (current, previous) = tokio::try_join!(
+            state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
+            state.store.summarize(uid, prev.start, prev.end, zone, 0, true),
+        )?;
+        Ok(build_report(&req, &current, &previous))
+    })
+    .await
 }
 
-fn serialize<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(value).map(Bytes::from).map_err(|e| ApiError::Internal(format!("serializing: {e}")))
+/// The cached answer for `key`, or `compute`'s, serialized and cached.
+///
+/// The store's version is read before `compute` runs (futures start when
+/// awaited), so a write racing this request can only make the cached answer
+/// miss, never serve old totals.
+async fn cached<T: Serialize>(
+    state: &AppState,
+    uid: UserId,
+    key: String,
+    compute: impl Future<Output = Result<T, ApiError>>,
+) -> Result<Response, ApiError> {
+    let version = state.store.version(uid).await?;
+    if let Some(body) = state.report_cache.get(uid, version, &key) {
+        return Ok(json_body(body));
+    }
+    let value = compute.await?;
+    let body =
+        serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ApiError::Internal(format!("serializing: {e}")))?;
+    state.report_cache.put(uid, version, key, body.clone());
+    Ok(json_body(body))
 }
 
 fn json_body(body: Bytes) -> Response {
@@ -104,21 +118,18 @@ pub async fn stats(
         .map_err(|m| ApiError::field("date", m))?
         .unwrap_or_else(|| today(&tz));
     let key = format!("stats|{date}|{}|{}", user.settings.time_zone, user.settings.currency.code());
-    let version = state.store.version(uid).await?;
-    if let Some(body) = state.report_cache.get(uid, version, &key) {
-        return Ok(json_body(body));
-    }
-    let windows = stats_windows(date);
-    let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
-    let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);
-    let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0, false).await?;
-    let body = serialize(&Stats {
-        date,
-        currency: user.settings.currency.code().to_owned(),
-        windows: build_stats(date, user.settings.currency, &summary, &state.config.categories),
-    })?;
-    state.report_cache.put(uid, version, key, body.clone());
-    Ok(json_body(body))
+    cached(&state, uid, key, async {
+        let windows = stats_windows(date);
+        let from = windows.iter().map(|(_, r)| r.start).min().unwrap_or(date);
+        let to = windows.iter().map(|(_, r)| r.end).max().unwrap_or(date);
+        let summary = state.store.summarize(uid, from, to, &user.settings.time_zone, 0, false).await?;
+        Ok(Stats {
+            date,
+            currency: user.settings.currency.code().to_owned(),
+            windows: build_stats(date, user.settings.currency, &summary, &state.config.categories),
+        })
+    })
+    .await
 }
 
 /// The categories in force.
