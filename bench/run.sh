@@ -211,6 +211,20 @@ thread_cpu() {
     done | awk -F'\t' '{ s[$1] += $2 } END { for (k in s) print k "\t" s[k] }'
 }
 
+# record_run LABEL CONNS BENCH_LINE: the server's CPU per thread name, in cores
+# (CPU seconds per wall second, from $LABEL.cpu0/.cpu1 taken around the run),
+# into $LABEL.cpu; the run into RES; prints the CPU summary.
+record_run() {
+    local label=$1 conns=$2 line=$3 secs
+    secs=$(sed -n 's/.*duration_us=\([0-9]*\).*/\1/p' <<<"$line")
+    join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$LOGS/$label.cpu0" "$LOGS/$label.cpu1" \
+        | awk -F'\t' -v tck="$CLK_TCK" -v us="$secs" '{ c = ($3 - $2) / tck / (us / 1e6); if (c >= 0.005) printf "%s=%.2f\n", $1, c; t += c }
+            END { printf "TOTAL=%.2f\n", t }' | sort -t= -k2 -rn >"$LOGS/$label.cpu"
+    local cpu; cpu=$(paste -sd' ' "$LOGS/$label.cpu")
+    printf 'wrk\t%s\t%s\t%s\t%s\n' "$label" "$conns" "$line" "$cpu" >>"$RES"
+    printf '%s\n' "$cpu"
+}
+
 # wrk_run LABEL CONNS MODE URL: warm-up, measured run, parse the BENCH line into RES.
 wrk_run() {
     local label=$1 conns=$2 mode=$3 url=$4 out=$LOGS/$1.wrk
@@ -232,13 +246,7 @@ wrk_run() {
     wait "$top_pid" 2>/dev/null || true
     grep -v '^BENCH ' "$out" | sed 's/^/    /' >&2
     local line; line=$(grep '^BENCH ' "$out") || die "wrk $label printed no BENCH line"
-    # server CPU per thread name, in cores (CPU seconds per wall second)
-    local secs; secs=$(sed -n 's/.*duration_us=\([0-9]*\).*/\1/p' <<<"$line")
-    join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$LOGS/$label.cpu0" "$LOGS/$label.cpu1" \
-        | awk -F'\t' -v tck="$CLK_TCK" -v us="$secs" '{ c = ($3 - $2) / tck / (us / 1e6); if (c >= 0.005) printf "%s=%.2f\n", $1, c; t += c }
-            END { printf "TOTAL=%.2f\n", t }' | sort -t= -k2 -rn >"$LOGS/$label.cpu"
-    local cpu; cpu=$(paste -sd' ' "$LOGS/$label.cpu")
-    printf 'wrk\t%s\t%s\t%s\t%s\n' "$label" "$conns" "$line" "$cpu" >>"$RES"
+    local cpu; cpu=$(record_run "$label" "$conns" "$line")
     log "$label: $(sed 's/^BENCH //' <<<"$line")"
     log "$label: server CPU cores by thread: $cpu"
     local non2xx errs
@@ -276,11 +284,7 @@ pyclient_run() {
         || { cat "$out" >&2; die "closed_loop $label"; }
     thread_cpu "$SERVER_PID" | sort >"$LOGS/$label.cpu1"
     local line; line=$(grep '^BENCH ' "$out") || die "closed_loop $label printed no BENCH line"
-    local secs; secs=$(sed -n 's/.*duration_us=\([0-9]*\).*/\1/p' <<<"$line")
-    join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$LOGS/$label.cpu0" "$LOGS/$label.cpu1" \
-        | awk -F'\t' -v tck="$CLK_TCK" -v us="$secs" '{ c = ($3 - $2) / tck / (us / 1e6); if (c >= 0.005) printf "%s=%.2f\n", $1, c; t += c }
-            END { printf "TOTAL=%.2f\n", t }' | sort -t= -k2 -rn >"$LOGS/$label.cpu"
-    printf 'wrk\t%s\t%s\t%s\t%s\n' "$label" "$conns" "$line" "$(paste -sd' ' "$LOGS/$label.cpu")" >>"$RES"
+    record_run "$label" "$conns" "$line" >/dev/null
     log "$label: $(sed 's/^BENCH //' <<<"$line")"
     local pending; pending=$(sed -n 's/.* pending=\([0-9]*\).*/\1/p' <<<"$line")
     [[ $mode != post ]] || note "$label" "${pending:-?} of the 201 answers were \"status\":\"pending\" (the processors had not applied the entry within api.read_your_writes_ms)"
@@ -314,11 +318,7 @@ print(f"BENCH requests={len(lat)} duration_us={int(span)} rps={len(lat) / span *
       f"p90_us={pct(90)} p99_us={pct(99)} max_us={int(lat[-1])} non2xx={non2xx} connect=0 read=0 write=0 timeout=0")
 PY
 ) || die "hey $label: no results"
-    local secs; secs=$(sed -n 's/.*duration_us=\([0-9]*\).*/\1/p' <<<"$line")
-    join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$LOGS/$label.cpu0" "$LOGS/$label.cpu1" \
-        | awk -F'\t' -v tck="$CLK_TCK" -v us="$secs" '{ c = ($3 - $2) / tck / (us / 1e6); if (c >= 0.005) printf "%s=%.2f\n", $1, c; t += c }
-            END { printf "TOTAL=%.2f\n", t }' | sort -t= -k2 -rn >"$LOGS/$label.cpu"
-    printf 'wrk\t%s\t%s\t%s\t%s\n' "$label" "$conns" "$line" "$(paste -sd' ' "$LOGS/$label.cpu")" >>"$RES"
+    record_run "$label" "$conns" "$line" >/dev/null
     # summary.py prints each run's raw output; keep hey's CSV out of RESULTS.md.
     printf '%s\n(per-request CSV: %s)\n' "$line" "$out" >"$LOGS/$label.wrk"
     log "$label: $(sed 's/^BENCH //' <<<"$line") (wall ${wall_us} us)"
