@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use spendstream_core::config::IngestConfig;
+use spendstream_core::inbox::SmsStatus;
 use spendstream_ingest::pipeline::{SmsIngest, load_rules};
 use spendstream_ingest::sms::{SHIPPED_TOML, SmsRules};
 use spendstream_testkit::TestApp;
@@ -164,6 +165,13 @@ async fn otps_and_offers_never_become_entries_and_an_otp_text_is_not_kept() {
     let unparsed = app.call("GET", "/v1/ingest/unparsed", Some(&access), None).await;
     assert_eq!(unparsed.body["messages"], json!([]));
     assert!(!unparsed.body.to_string().contains("482913"));
+    // The inbox keeps that an OTP arrived, not its text.
+    let me = app.call("GET", "/v1/me", Some(&access), None).await;
+    let uid = spendstream_core::UserId(me.body["id"].as_str().unwrap().parse().unwrap());
+    let kept = app.ports.inbox.items(uid, SmsStatus::Ignored, None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].class, "otp");
+    assert!(kept[0].body.is_empty(), "{:?}", kept[0].body);
 }
 
 #[tokio::test]

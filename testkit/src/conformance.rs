@@ -257,7 +257,7 @@ pub async fn accounts_story(accounts: Arc<dyn Accounts>) {
     accounts.create_api_token(&t1, &format!("hash1-{email}")).await.expect("token");
     accounts.create_api_token(&t2, &format!("hash2-{email}")).await.expect("token");
     let listed = accounts.api_tokens(u.id).await.expect("tokens");
-    assert_eq!(listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().len(), 2);
+    assert_eq!(listed.len(), 2);
     let used = accounts.use_api_token(&format!("hash1-{email}"), now).await.expect("use").expect("live");
     assert_eq!((used.id, used.user_id, used.scope.as_str()), (t1.id, u.id, "ingest:sms"));
     assert!(used.last_used_at.is_some());

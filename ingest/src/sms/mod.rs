@@ -826,8 +826,8 @@ mod profile {
     use std::time::Instant;
 
     /// Per-stage timing over the dev corpus (not a check):
-    /// `cargo test --release -p spendstream-ingest --lib profile -- --ignored --nocapture`;
-    /// with `SMS_LOOP=N` it only times N passes of `parse`.
+    /// `cargo test --release -p spendstream-ingest --lib profile -- --ignored --nocapture`
+    /// (whole-parse throughput is the criterion bench `benches/sms.rs`).
     #[test]
     #[ignore = "timing report, not a check"]
     #[allow(clippy::unwrap_used, clippy::float_arithmetic, clippy::disallowed_types)]
@@ -843,18 +843,6 @@ mod profile {
             })
             .collect();
         let rules = SmsRules::shipped();
-        if let Ok(n) = std::env::var("SMS_LOOP") {
-            let n: usize = n.parse().unwrap();
-            let a = Instant::now();
-            for _ in 0..n {
-                for (s, t) in &msgs {
-                    std::hint::black_box(parse(rules, s, t).ok());
-                }
-            }
-            let per = a.elapsed().as_secs_f64() * 1e6 / (n * msgs.len()) as f64;
-            println!("parse loop {per:.3} us/msg");
-            return;
-        }
         let ctxs: Vec<Ctx<'_>> = msgs.iter().map(|(s, t)| Ctx::new(rules, s, t)).collect();
         let rounds = 50;
         let n = (rounds * msgs.len()) as f64;
