@@ -7,7 +7,8 @@
 # BENCH_WORK (scratch dir, /var/tmp/spendstream-bench), BENCH_A_ENTRIES
 # (100000), BENCH_B_ENTRIES (1000000), BENCH_B_TAIL (90000, entries left
 # unsnapshotted before the SIGKILL), BENCH_YEARS (3), BENCH_SKIP_BUILD=1,
-# BENCH_SCENARIOS ("A B").
+# BENCH_SCENARIOS ("A B C"), BENCH_C_LOAD_RATE (2000 POST/s of background
+# load during the alert probes), BENCH_C_PROBES (600).
 #
 # Every server it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -25,7 +26,7 @@ A_ENTRIES=${BENCH_A_ENTRIES:-100000}
 B_ENTRIES=${BENCH_B_ENTRIES:-1000000}
 B_TAIL=${BENCH_B_TAIL:-90000}
 YEARS=${BENCH_YEARS:-3}
-SCENARIOS=${BENCH_SCENARIOS:-A B}
+SCENARIOS=${BENCH_SCENARIOS:-A B C}
 PASSWORD="correct horse battery"
 TZ_NAME="Asia/Kolkata"
 # The generated entries end on 2026-11-01; reports are asked for mid-2025.
@@ -458,10 +459,53 @@ scenario_b() {
     log_problems B1 B2 B3
 }
 
+# ---------------------------------------------------------------- scenario C
+# Alert freshness: probes whose entries each raise an alert, timed from the
+# POST being sent to the alert showing at GET /v1/alerts, while hey keeps a
+# steady POST load on another user.
+scenario_c() {
+    local rate=${BENCH_C_LOAD_RATE:-2000} probes=${BENCH_C_PROBES:-600} secs
+    log "=== scenario C: alert freshness, $probes probes under $rate POST/s"
+    local data=$WORK/data-C tokens=() i
+    rm -rf "$data"
+    start_server "$data" C
+    for i in 1 2 3 4; do
+        signup "bench-c-probe$i@example.com"
+        tokens+=("$TOKEN")
+    done
+    signup "bench-c-load@example.com"
+    secs=$((probes / 25 + 10))
+    local body='{"amount":"12.50","merchant":"Bench Cafe"}' out=$LOGS/C.load.hey
+    wait_quiet C.alerts
+    cmd "hey -z ${secs}s -c 32 -q $(((rate + 31) / 32)) -m POST -T application/json -H 'Authorization: Bearer \$TOKEN' -d '$body' -o csv '$BASE/v1/expenses' &"
+    hey -z "${secs}s" -c 32 -q $(((rate + 31) / 32)) -m POST -T application/json -H "Authorization: Bearer $TOKEN" \
+        -d "$body" -o csv "$BASE/v1/expenses" >"$out" 2>&1 &
+    local hey_pid=$!
+    cmd "python3 bench/alert_freshness.py '$BASE' \$TOKEN1 \$TOKEN2 \$TOKEN3 \$TOKEN4 --probes $probes --rate 25"
+    python3 "$BENCH_DIR/alert_freshness.py" "$BASE" "${tokens[@]}" --probes "$probes" --rate 25 >"$LOGS/C.alerts" 2>&1 \
+        || { cat "$LOGS/C.alerts" >&2; die "alert probes"; }
+    wait "$hey_pid" || die "hey background load"
+    local line; line=$(grep '^ALERTS ' "$LOGS/C.alerts") || die "no ALERTS line"
+    log "C: $line"
+    metric C.alert_probes "$(sed -n 's/.*probes=\([0-9]*\).*/\1/p' <<<"$line")"
+    metric C.alert_p50_ms "$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+    metric C.alert_p99_ms "$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+    metric C.alert_max_ms "$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
+    metric C.background_posts_per_sec "$(python3 -c '
+import csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if r and r[0] != "response-time"]
+span = max(float(r[7]) + float(r[0]) for r in rows)
+ok = sum(1 for r in rows if r[6].startswith("2"))
+print(f"{ok / span:.0f}")' "$out")"
+    stop_server TERM
+    log_problems C
+}
+
 for s in $SCENARIOS; do
     case $s in
         A) scenario_a ;;
         B) scenario_b ;;
+        C) scenario_c ;;
         *) die "unknown scenario $s" ;;
     esac
 done

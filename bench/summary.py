@@ -30,6 +30,7 @@ WRK_TARGETS = {
 METRIC_TARGETS = {
     "B.sigterm_restart_ready_secs": ("restart after SIGTERM, 1M entries: start -> listening", "< 5 s", lambda v: v < 5),
     "B.sigkill_restart_ready_secs": ("restart after SIGKILL, 1M entries + unsnapshotted tail: start -> listening", "< 5 s", lambda v: v < 5),
+    "C.alert_p99_ms": ("alert visible after its entry was sent, p99", "< 1000 ms", lambda v: v < 1000),
 }
 METRIC_TEXT = {
     "A.import_secs": "A: `spendstream import` of {A} rows (s)",
@@ -46,6 +47,11 @@ METRIC_TEXT = {
     "B.vmhwm_kib_after_restart": "B: peak RSS (VmHWM) of the restarted server",
     "B.sigkill_restart_ready_secs": "B: start after SIGKILL -> listening, {T}-event tail replayed (s)",
     "B.vmhwm_kib_after_crash_restart": "B: peak RSS (VmHWM) of the server restarted after SIGKILL",
+    "C.alert_probes": "C: alert probes (one new-merchant alert each) under the background POST load",
+    "C.alert_p50_ms": "C: entry sent -> its alert at GET /v1/alerts, p50 (ms)",
+    "C.alert_p99_ms": "C: entry sent -> its alert at GET /v1/alerts, p99 (ms)",
+    "C.alert_max_ms": "C: entry sent -> its alert at GET /v1/alerts, max (ms)",
+    "C.background_posts_per_sec": "C: background POST /v1/expenses load during the probes (req/s)",
     "total_run_secs": "whole run (s)",
 }
 

@@ -9,8 +9,10 @@ use spendstream_backends::wiring::{self, Ports};
 use spendstream_core::Config;
 use spendstream_core::ports::{EventLog, Position};
 use spendstream_ingest::pipeline::load_rules;
-use spendstream_processors::categorise::Categoriser;
+use spendstream_processors::insight::{Insights, default_settings};
+use spendstream_processors::process::Processor;
 use spendstream_processors::runner::Runner;
+use spendstream_processors::tips::TipRules;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,10 +24,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let ports = wiring::open(&config).await.context("opening backends")?;
     let secret = wiring::jwt_secret(&config)?;
-    let categoriser = Arc::new(Categoriser::new(&config.categories).context("compiling category rules")?);
+    let insights = Arc::new(Insights::from_config(&config).context("compiling category rules")?);
     let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let runner = Runner::new(ports.log.clone(), ports.store.clone(), categoriser, config.processors.clone());
+    let runner = Runner::new(
+        ports.log.clone(),
+        ports.store.clone(),
+        insights,
+        default_settings(&config),
+        config.processors.clone(),
+    );
     let processors = tokio::spawn(runner.run(stop_rx));
     catch_up(&ports).await;
     let state = AppState::new(
@@ -36,6 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ports.shared,
         ports.inbox,
         sms_rules,
+        TipRules::from_config(&config.tips.rules).context("tips.rules")?,
         &secret,
     );
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -82,7 +91,7 @@ async fn shutdown_signal() {
 
 /// Validates config and checks every backend.
 pub async fn check(config: &Config) -> anyhow::Result<()> {
-    Categoriser::new(&config.categories).context("categories")?;
+    Insights::from_config(config).context("categories")?;
     let ports = wiring::open(config).await?;
     ports.log.healthcheck().await.context("backends.event_log")?;
     ports.store.healthcheck().await.context("backends.store")?;
@@ -112,7 +121,7 @@ pub async fn sql(config: Config, query: &str, format: Format) -> anyhow::Result<
 
 async fn replay(config: &Config, log: Arc<dyn EventLog>, store: Arc<EmbeddedStore>) -> anyhow::Result<()> {
     use spendstream_core::ports::{AnalyticsStore, LogConsumer};
-    let categoriser = Categoriser::new(&config.categories)?;
+    let mut processor = Processor::new(Arc::new(Insights::from_config(config)?), default_settings(config), usize::MAX);
     let mut consumer: Box<dyn LogConsumer> = log.consumer("sql-scratch").await?;
     for p in store.resume_from().await? {
         consumer.seek(p).await?;
@@ -123,8 +132,10 @@ async fn replay(config: &Config, log: Arc<dyn EventLog>, store: Arc<EmbeddedStor
             return Ok(());
         }
         let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
-        let batch =
-            records.into_iter().map(|r| spendstream_processors::process::process(&categoriser, r.event)).collect();
+        let events = records.into_iter().map(|r| r.event).collect();
+        let out = processor.run(store.as_ref(), events, jiff::Timestamp::now()).await?;
+        let mut batch = out.processed;
+        batch.extend(out.alerts.into_iter().map(spendstream_core::ports::Processed::Alert));
         store.apply(batch, &positions).await?;
     }
 }

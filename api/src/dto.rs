@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use spendstream_core::ports::User;
-use spendstream_core::{CategorySource, Config, EntryKind, ProcessedEntry};
+use spendstream_core::{Config, EntryKind, ProcessedEntry};
 use utoipa::ToSchema;
 
 /// `POST /v1/auth/signup`
@@ -140,7 +140,8 @@ pub struct EntryView {
     pub category: Option<String>,
     /// Category name.
     pub category_name: Option<String>,
-    /// `user` or `rule`.
+    /// `user` (set by the user), `learned` (a rule learned from the user's
+    /// correction of an entry of this merchant) or `rule` (a config rule).
     pub category_source: Option<&'static str>,
     /// Why this category.
     pub category_reason: Option<String>,
@@ -182,10 +183,7 @@ impl EntryView {
         let mut v = Self::pending(&p.entry);
         v.category = Some(p.category.to_string());
         v.category_name = config.categories.iter().find(|c| c.id == p.category).map(|c| c.name.clone());
-        v.category_source = Some(match p.category_source {
-            CategorySource::User => "user",
-            CategorySource::Rule => "rule",
-        });
+        v.category_source = Some(p.category_source.as_str());
         v.category_reason = Some(p.category_reason.clone());
         v.status = "processed";
         v
@@ -471,4 +469,161 @@ impl From<&spendstream_core::inbox::Bill> for BillView {
             sms_id: b.sms_id.to_string(),
         }
     }
+}
+
+/// `PATCH /v1/expenses/{id}`: move an entry to another category.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEntry {
+    /// Category id (see `GET /v1/categories`). Later entries from the same
+    /// merchant get it too (a learned rule).
+    pub category: String,
+    /// Also move the earlier entries of this merchant whose category you did not set.
+    #[serde(default)]
+    pub apply_to_past: bool,
+}
+
+/// `POST /v1/budgets`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBudget {
+    /// Category id; absent or null for a budget on all spending.
+    pub category: Option<String>,
+    /// `week`, `month` or `year`.
+    pub period: String,
+    /// Limit as a positive decimal string, e.g. `"15000"`.
+    pub amount: String,
+    /// ISO 4217 code; default: the user's currency. Only expenses in it count.
+    pub currency: Option<String>,
+    /// Day a monthly period starts, 1 to 31 (e.g. 25 for payday; clamped to
+    /// short months' last day). Default 1; monthly budgets only.
+    pub start_day: Option<u8>,
+}
+
+/// `PATCH /v1/budgets/{id}`: fields to change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBudget {
+    /// New limit (decimal string, in the budget's currency).
+    pub amount: Option<String>,
+    /// New period: `week`, `month` or `year`.
+    pub period: Option<String>,
+    /// New start day of a monthly period.
+    pub start_day: Option<u8>,
+}
+
+/// `GET /v1/budgets` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetParams {
+    /// Show each budget's period containing this date (`YYYY-MM-DD`); default today.
+    pub date: Option<String>,
+}
+
+/// `GET /v1/alerts` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlertParams {
+    /// Also list acknowledged alerts.
+    #[serde(default)]
+    pub include_acknowledged: bool,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// A risk alert as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertView {
+    /// Stable id (the same rule, subject and window always give the same id).
+    pub id: String,
+    /// budget_threshold, projected_overspend, unusual_amount, velocity,
+    /// low_balance, large_debit, new_merchant_large or bill_due.
+    pub rule: &'static str,
+    /// info, warning or critical.
+    #[schema(value_type = String)]
+    pub severity: spendstream_core::insight::Severity,
+    /// What happened, in words.
+    pub message: String,
+    /// The numbers behind it.
+    pub numbers: std::collections::BTreeMap<String, String>,
+    /// What it is about (budget id, category, account, entry id).
+    pub subject: String,
+    /// The window it fired for (a period start, a day).
+    pub window: String,
+    /// The entry that set it off.
+    pub entry_id: Option<String>,
+    /// When that entry occurred (RFC 3339).
+    pub occurred_at: String,
+    /// When it was raised.
+    pub raised_at: String,
+    /// When you acknowledged it.
+    pub acknowledged_at: Option<String>,
+}
+
+impl From<&spendstream_core::insight::Alert> for AlertView {
+    fn from(a: &spendstream_core::insight::Alert) -> Self {
+        AlertView {
+            id: a.id.to_string(),
+            rule: a.rule.as_str(),
+            severity: a.severity,
+            message: a.message.clone(),
+            numbers: a.numbers.clone(),
+            subject: a.subject.clone(),
+            window: a.window.clone(),
+            entry_id: a.entry_id.map(|e| e.to_string()),
+            occurred_at: a.occurred_at.to_string(),
+            raised_at: a.raised_at.to_string(),
+            acknowledged_at: a.acknowledged_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// `GET /v1/tips` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TipsParams {
+    /// `week`, `month` (default) or `year`.
+    pub period: Option<String>,
+    /// Any day of the period (`YYYY-MM-DD`); default today in the user's zone.
+    pub date: Option<String>,
+}
+
+/// Tips for one period, the largest money at stake first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TipsView {
+    /// week, month or year.
+    pub period: String,
+    /// First day of the period.
+    pub start: String,
+    /// Last day (inclusive).
+    pub end: String,
+    /// The user's currency: tips count only entries in it.
+    pub currency: String,
+    /// Each with `rule`, `kind`, `message`, `impact_minor`, `currency` and the `numbers` behind it.
+    #[schema(value_type = Vec<Object>)]
+    pub tips: Vec<spendstream_processors::tips::Tip>,
+}
+
+/// `GET /v1/recurring` query.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringParams {
+    /// Judge on this day (`YYYY-MM-DD`): charges after it are ignored; default today.
+    pub date: Option<String>,
+}
+
+/// Recurring charges still running.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecurringView {
+    /// The day they were judged on.
+    pub as_of: String,
+    /// Monthly cost of all of them in the user's currency (decimal string).
+    pub monthly_total: String,
+    /// The user's currency.
+    pub currency: String,
+    /// Each with merchant, category, cadence, typical and last amount (minor units),
+    /// occurrences, first / last date, next_expected, monthly_cost_minor, subscription
+    /// and the entry ids of the series; the largest monthly cost first.
+    #[schema(value_type = Vec<Object>)]
+    pub recurring: Vec<spendstream_processors::recurring::Recurring>,
 }

@@ -2,7 +2,7 @@
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{auth, expenses, health, ingest, me, reports};
+use crate::handlers::{auth, expenses, health, ingest, insight, me, reports};
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,13 +24,16 @@ impl Modify for BearerAuth {
         health::live, health::ready,
         auth::signup, auth::login, auth::refresh, auth::logout,
         me::get_me, me::patch_me,
-        expenses::create, expenses::list, expenses::get_one, expenses::remove,
+        expenses::create, expenses::list, expenses::get_one, expenses::remove, expenses::recategorise,
+        insight::create, insight::list, insight::get_one, insight::patch, insight::remove,
+        insight::alerts, insight::acknowledge, insight::tips, insight::recurring,
         reports::report, reports::stats, reports::categories,
         ingest::create_token, ingest::list_tokens, ingest::delete_token,
         ingest::ingest_sms, ingest::unparsed, ingest::bills,
     ),
     components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView,
-        dto::SmsOriginView, dto::SmsIn)),
+        dto::SmsOriginView, dto::SmsIn, dto::PatchEntry, dto::NewBudget, dto::PatchBudget, dto::AlertView, dto::TipsView, dto::RecurringView,
+        spendstream_core::insight::BudgetStatus)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -1,7 +1,7 @@
 //! Every route in one place, plus the layers: body limit, timeout, panic guard, tracing.
 
 use crate::error::ApiError;
-use crate::handlers::{auth, expenses, health, ingest, me, reports};
+use crate::handlers::{auth, expenses, health, ingest, insight, me, reports};
 use crate::openapi::openapi_json;
 use crate::state::AppState;
 use axum::Router;
@@ -26,7 +26,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/me", get(me::get_me).patch(me::patch_me))
         .route("/v1/expenses", post(expenses::create).get(expenses::list))
-        .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove))
+        .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove).patch(expenses::recategorise))
+        .route("/v1/budgets", post(insight::create).get(insight::list))
+        .route("/v1/budgets/{id}", get(insight::get_one).patch(insight::patch).delete(insight::remove))
+        .route("/v1/alerts", get(insight::alerts))
+        .route("/v1/alerts/{id}/ack", post(insight::acknowledge))
+        .route("/v1/tips", get(insight::tips))
+        .route("/v1/recurring", get(insight::recurring))
         .route("/v1/categories", get(reports::categories))
         .route("/v1/reports", get(reports::report))
         .route("/v1/stats", get(reports::stats))

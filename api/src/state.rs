@@ -11,6 +11,7 @@ use spendstream_core::ports::User;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
 use spendstream_ingest::pipeline::SmsIngest;
 use spendstream_ingest::sms::SmsRules;
+use spendstream_processors::tips::TipRules;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +45,8 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// Serialized reports, per user and store version.
     pub report_cache: Arc<ReportCache>,
+    /// Tip rules and recurring-charge thresholds.
+    pub tips: Arc<TipRules>,
     users: Arc<Mutex<HashMap<UserId, (Instant, User)>>>,
 }
 
@@ -58,6 +61,7 @@ impl AppState {
         shared: Arc<dyn SharedState>,
         inbox: Arc<dyn Inbox>,
         sms_rules: Arc<SmsRules>,
+        tips: Arc<TipRules>,
         jwt_secret: &[u8],
     ) -> Self {
         BODY_LIMIT.store(config.server.max_body_bytes, Ordering::Relaxed);
@@ -65,7 +69,7 @@ impl AppState {
         let users = Arc::new(Mutex::new(HashMap::new()));
         let sms = Arc::new(SmsIngest::new(sms_rules, log.clone(), inbox.clone(), &config.ingest));
         let report_cache = Arc::new(ReportCache::new(config.api.report_cache_users));
-        AppState { config, log, store, accounts, shared, inbox, sms, tokens, report_cache, users }
+        AppState { config, log, store, accounts, shared, inbox, sms, tokens, report_cache, tips, users }
     }
 
     /// The signed-in user, from a short-lived cache (saves a database round

@@ -46,6 +46,31 @@ pub struct CategoryDef {
     /// text, e.g. `^[a-z0-9._-]+@[a-z]+$` for a UPI handle.
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Rules on the amount and the payment channel, tried only when no merchant name,
+    /// pattern or keyword of any category matched; the first that holds wins.
+    #[serde(default)]
+    pub when: Vec<Condition>,
+}
+
+/// Payment channels a bank SMS can name (see the SMS parser).
+pub const CHANNELS: [&str; 8] = ["upi", "card", "atm", "netbanking", "wallet", "transfer", "refund", "other"];
+
+/// A rule on an entry's amount and channel: every field given must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// The payment channel from a bank SMS (`atm`, `upi`, ...).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The currency `min_amount` and `max_amount` are in; other currencies never match them.
+    #[serde(default)]
+    pub currency: Option<crate::money::Currency>,
+    /// Smallest amount, inclusive, as a decimal (`"10000"`).
+    #[serde(default)]
+    pub min_amount: Option<String>,
+    /// Largest amount, inclusive.
+    #[serde(default)]
+    pub max_amount: Option<String>,
 }
 
 /// Checks category definitions and returns every problem, each prefixed with its key path
@@ -99,6 +124,30 @@ pub fn validate_categories(defs: &[CategoryDef]) -> Vec<String> {
             if let Err(e) = regex::RegexBuilder::new(pattern).case_insensitive(true).build() {
                 let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
                 problems.push(format!("categories[{i}].patterns[{j}]: invalid regex: {msg}"));
+            }
+        }
+    }
+    for (i, def) in defs.iter().enumerate() {
+        for (j, c) in def.when.iter().enumerate() {
+            let path = format!("categories[{i}].when[{j}]");
+            if c.channel.is_none() && c.min_amount.is_none() && c.max_amount.is_none() {
+                problems.push(format!("{path}: give a channel, a min_amount or a max_amount"));
+            }
+            if let Some(ch) = &c.channel
+                && !CHANNELS.contains(&ch.as_str())
+            {
+                problems.push(format!("{path}.channel: '{ch}' is not one of {}", CHANNELS.join(", ")));
+            }
+            for (key, amount) in [("min_amount", &c.min_amount), ("max_amount", &c.max_amount)] {
+                let Some(a) = amount else { continue };
+                match c.currency {
+                    None => problems.push(format!("{path}.{key}: needs a currency")),
+                    Some(cur) => {
+                        if let Err(e) = cur.parse_amount(a) {
+                            problems.push(format!("{path}.{key}: '{a}': {e}"));
+                        }
+                    }
+                }
             }
         }
     }
@@ -156,6 +205,7 @@ mod tests {
             keywords: Vec::new(),
             merchants: Vec::new(),
             patterns: Vec::new(),
+            when: Vec::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! variables `SPENDSTREAM__SECTION__KEY`. Later layers win.
 
 use crate::categories::CategoryDef;
+use crate::insight::Severity;
 use crate::money::Currency;
 use crate::period::{WeekStart, parse_time_zone};
 use figment::Figment;
@@ -60,6 +61,10 @@ pub struct Config {
     pub processors: ProcessorsConfig,
     /// Bank SMS ingest.
     pub ingest: IngestConfig,
+    /// Risk alerts.
+    pub alerts: AlertsConfig,
+    /// Tips and recurring charges.
+    pub tips: TipsConfig,
     /// Categories, their names and rules.
     pub categories: Vec<CategoryDef>,
 }
@@ -198,6 +203,9 @@ pub struct ProcessorsConfig {
     pub retry_initial_ms: u64,
     /// Largest retry delay.
     pub retry_max_ms: u64,
+    /// Users whose processing state (budgets, recent spend, alert history) a
+    /// processor keeps in memory; others are reloaded from the store when seen.
+    pub cached_users: usize,
 }
 
 /// `[ingest]`
@@ -214,6 +222,218 @@ pub struct IngestConfig {
     pub max_batch: usize,
     /// API tokens a user may hold at once.
     pub max_tokens_per_user: usize,
+}
+
+/// `[tips]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TipsConfig {
+    /// Tip rules and recurring-charge thresholds replacing the shipped `config/tips.toml`; empty: shipped.
+    pub rules: String,
+}
+
+/// `[alerts]`: the risk alert rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Entries that occurred more than this many days before they were accepted raise no alerts.
+    pub max_age_days: i64,
+    /// Past expenses per category remembered for `unusual_amount`.
+    pub history_size: usize,
+    /// Days of past spending a processor keeps per user for budgets.
+    pub window_days: i64,
+    /// `[alerts.budget_threshold]`
+    pub budget_threshold: BudgetThresholdRule,
+    /// `[alerts.projected_overspend]`
+    pub projected_overspend: ProjectedOverspendRule,
+    /// `[alerts.unusual_amount]`
+    pub unusual_amount: UnusualAmountRule,
+    /// `[alerts.velocity]`
+    pub velocity: VelocityRule,
+    /// `[alerts.low_balance]`
+    pub low_balance: ThresholdRule,
+    /// `[alerts.large_debit]`
+    pub large_debit: ThresholdRule,
+    /// `[alerts.new_merchant_large]`
+    pub new_merchant_large: ThresholdRule,
+    /// `[alerts.bill_due]`
+    pub bill_due: BillDueRule,
+}
+
+/// One level of `[alerts.budget_threshold]`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetLevel {
+    /// Share of the budget, in percent.
+    pub pct: u32,
+    /// Severity at this level.
+    pub severity: Severity,
+}
+
+/// `[alerts.budget_threshold]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetThresholdRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Shares that fire, each once per budget period.
+    pub levels: Vec<BudgetLevel>,
+    /// Template.
+    pub message: String,
+}
+
+/// `[alerts.projected_overspend]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectedOverspendRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Days of the period that must have passed before the pace is judged.
+    pub min_elapsed_days: i64,
+    /// Template.
+    pub message: String,
+}
+
+/// `[alerts.unusual_amount]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnusualAmountRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Fires at this share (percent) of the user's median in the category.
+    pub factor_pct: u32,
+    /// Past expenses needed in the category first.
+    pub min_history: usize,
+    /// Template.
+    pub message: String,
+}
+
+/// `[alerts.velocity]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VelocityRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Expenses within the window that fire it.
+    pub count: usize,
+    /// Window length.
+    pub window_minutes: i64,
+    /// Template.
+    pub message: String,
+}
+
+/// A rule with an amount threshold per currency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Template.
+    pub message: String,
+    /// Currency code to amount in major units (`"25000"`); other currencies never fire.
+    pub thresholds: std::collections::BTreeMap<String, String>,
+}
+
+impl ThresholdRule {
+    /// The threshold for `currency` in minor units, if one is configured and valid.
+    pub fn threshold(&self, currency: Currency) -> Option<i64> {
+        self.thresholds.get(currency.code()).and_then(|a| currency.parse_amount(a).ok())
+    }
+}
+
+/// `[alerts.bill_due]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillDueRule {
+    /// Off switch.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Remind when a bill is due within this many days.
+    pub days_before: i64,
+    /// Template.
+    pub message: String,
+}
+
+impl AlertsConfig {
+    fn validate(&self, p: &mut Vec<String>) {
+        use crate::insight::placeholders;
+        let mut template = |key: &str, t: &str, names: &[&str]| {
+            if t.trim().is_empty() {
+                p.push(format!("alerts.{key}.message: must not be empty"));
+            }
+            for name in placeholders(t) {
+                if !names.contains(&name) {
+                    p.push(format!(
+                        "alerts.{key}.message: unknown placeholder {{{name}}}; known: {}",
+                        names.join(", ")
+                    ));
+                }
+            }
+        };
+        template(
+            "budget_threshold",
+            &self.budget_threshold.message,
+            &["budget", "period", "share", "spent", "limit", "left", "days_left", "threshold"],
+        );
+        template(
+            "projected_overspend",
+            &self.projected_overspend.message,
+            &["budget", "period", "pace", "projected", "limit", "over", "spent", "days_left"],
+        );
+        template(
+            "unusual_amount",
+            &self.unusual_amount.message,
+            &["amount", "merchant", "category", "usual", "factor"],
+        );
+        template("velocity", &self.velocity.message, &["count", "minutes", "total"]);
+        template("low_balance", &self.low_balance.message, &["account", "balance", "threshold"]);
+        template("large_debit", &self.large_debit.message, &["amount", "merchant", "threshold"]);
+        template("new_merchant_large", &self.new_merchant_large.message, &["amount", "merchant", "threshold"]);
+        template("bill_due", &self.bill_due.message, &["bill", "amount", "minimum", "due_date", "days"]);
+        for (key, rule) in [
+            ("low_balance", &self.low_balance),
+            ("large_debit", &self.large_debit),
+            ("new_merchant_large", &self.new_merchant_large),
+        ] {
+            for (code, amount) in &rule.thresholds {
+                match Currency::parse(code) {
+                    Err(e) => p.push(format!("alerts.{key}.thresholds.{code}: {e}")),
+                    Ok(c) => {
+                        if let Err(e) = c.parse_amount(amount) {
+                            p.push(format!("alerts.{key}.thresholds.{code}: '{amount}': {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        if self.budget_threshold.levels.iter().any(|l| l.pct == 0 || l.pct > 1000) {
+            p.push("alerts.budget_threshold.levels: pct must be between 1 and 1000".into());
+        }
+        if self.max_age_days < 0 || self.window_days < 31 {
+            p.push("alerts: max_age_days must be at least 0 and window_days at least 31".into());
+        }
+        if self.unusual_amount.factor_pct <= 100 {
+            p.push("alerts.unusual_amount.factor_pct: must be above 100".into());
+        }
+        if self.velocity.count < 2 || self.velocity.window_minutes <= 0 {
+            p.push("alerts.velocity: count must be at least 2 and window_minutes above 0".into());
+        }
+        if self.projected_overspend.min_elapsed_days < 1 || self.bill_due.days_before < 0 {
+            p.push(
+                "alerts: projected_overspend.min_elapsed_days must be at least 1, bill_due.days_before at least 0"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// Configuration that failed to load or validate: every problem, with its key.
@@ -292,6 +512,10 @@ impl Config {
         }
         if !self.ingest.sms_rules.is_empty() && !std::path::Path::new(&self.ingest.sms_rules).is_file() {
             p.push(format!("ingest.sms_rules: '{}' is not a readable file", self.ingest.sms_rules));
+        }
+        self.alerts.validate(&mut p);
+        if !self.tips.rules.is_empty() && !Path::new(&self.tips.rules).is_file() {
+            p.push(format!("tips.rules: '{}' is not a readable file", self.tips.rules));
         }
         p.extend(crate::categories::validate_categories(&self.categories));
         p

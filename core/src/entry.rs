@@ -185,6 +185,57 @@ pub enum Event {
         /// New settings.
         settings: UserSettings,
     },
+    /// The user moved an entry to another category; later entries from the
+    /// same merchant follow, and with `apply_to_past` the earlier ones too.
+    EntryRecategorised {
+        /// Owner.
+        user_id: UserId,
+        /// The corrected entry.
+        entry_id: EntryId,
+        /// The category the user chose.
+        category: CategoryId,
+        /// Also move earlier entries from the same merchant (not those the user set).
+        apply_to_past: bool,
+        /// The entry's merchant, which later entries are matched on.
+        merchant: Option<String>,
+        /// When.
+        at: Timestamp,
+    },
+    /// A budget was created or changed.
+    BudgetSet {
+        /// The budget as it now is.
+        budget: crate::insight::Budget,
+    },
+    /// A budget was deleted.
+    BudgetRemoved {
+        /// Owner.
+        user_id: UserId,
+        /// The budget.
+        budget_id: Uuid,
+        /// When.
+        at: Timestamp,
+    },
+    /// A processor raised a risk alert (published for the notifiers).
+    AlertRaised {
+        /// The alert.
+        alert: crate::insight::Alert,
+    },
+    /// A bill reminder SMS was read (for the bill-due alert).
+    BillReminder {
+        /// The bill as stored.
+        bill: crate::inbox::Bill,
+        /// When the reminder arrived.
+        reminded_at: Timestamp,
+    },
+    /// The user acknowledged an alert; it is hidden from then on.
+    AlertAcknowledged {
+        /// Owner.
+        user_id: UserId,
+        /// The alert.
+        alert_id: Uuid,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 impl Event {
@@ -192,7 +243,14 @@ impl Event {
     pub fn user_id(&self) -> UserId {
         match self {
             Event::EntryAdded { entry } => entry.user_id,
-            Event::EntryRemoved { user_id, .. } | Event::SettingsChanged { user_id, .. } => *user_id,
+            Event::BudgetSet { budget } => budget.user_id,
+            Event::AlertRaised { alert } => alert.user_id,
+            Event::BillReminder { bill, .. } => bill.user_id,
+            Event::EntryRemoved { user_id, .. }
+            | Event::SettingsChanged { user_id, .. }
+            | Event::EntryRecategorised { user_id, .. }
+            | Event::BudgetRemoved { user_id, .. }
+            | Event::AlertAcknowledged { user_id, .. } => *user_id,
         }
     }
 }
@@ -205,6 +263,28 @@ pub enum CategorySource {
     User,
     /// A config rule chose it.
     Rule,
+    /// A rule learned from the user's own correction chose it.
+    Learned,
+}
+
+impl CategorySource {
+    /// `user`, `rule` or `learned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CategorySource::User => "user",
+            CategorySource::Rule => "rule",
+            CategorySource::Learned => "learned",
+        }
+    }
+
+    /// Parses [`CategorySource::as_str`]; anything else is `Rule`.
+    pub fn from_name(s: &str) -> Self {
+        match s {
+            "user" => CategorySource::User,
+            "learned" => CategorySource::Learned,
+            _ => CategorySource::Rule,
+        }
+    }
 }
 
 /// An entry after the processors categorised it: what the store keeps.

@@ -9,11 +9,13 @@
 //! - [`ports`]: the traits every engine implements (event log, analytics store,
 //!   accounts, shared state).
 //! - [`inbox`]: the SMS inbox port: received messages, transaction keys, bills.
+//! - [`insight`]: learned category rules, budgets and risk alerts.
 
 pub mod categories;
 pub mod config;
 pub mod entry;
 pub mod inbox;
+pub mod insight;
 pub mod money;
 pub mod period;
 pub mod ports;

@@ -17,6 +17,17 @@ pub enum Period {
     Year,
 }
 
+impl Period {
+    /// `week`, `month` or `year`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Year => "year",
+        }
+    }
+}
+
 impl std::str::FromStr for Period {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -3,12 +3,14 @@
 
 use crate::categories::CategoryId;
 use crate::entry::{EntryId, Event, ProcessedEntry, UserId, UserSettings};
+use crate::insight::{Alert, Budget, LearnedRule};
 use crate::report::RangeSummary;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Where a record sits on the log: a partition and an offset inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,6 +111,56 @@ pub enum Processed {
         /// New settings.
         settings: UserSettings,
     },
+    /// The user set an entry's category. With a learned rule (the entry had a
+    /// merchant) the store keeps the rule; with `apply_to_past` it also moves
+    /// every live entry with the rule's merchant key whose category the user did
+    /// not set, giving them the reason.
+    Recategorised {
+        /// Owner.
+        user_id: UserId,
+        /// The corrected entry.
+        entry_id: EntryId,
+        /// Its new category.
+        category: CategoryId,
+        /// The rule learned, with the reason entries it moves get.
+        learned: Option<(String, LearnedRule)>,
+        /// Move the earlier entries of the merchant too.
+        apply_to_past: bool,
+    },
+    /// A budget created or changed.
+    BudgetSet(Budget),
+    /// A budget deleted.
+    BudgetRemoved {
+        /// Owner.
+        user_id: UserId,
+        /// The budget.
+        budget_id: Uuid,
+    },
+    /// A raised alert; an id already stored is ignored.
+    Alert(Alert),
+    /// An alert acknowledged by its user.
+    AlertAcked {
+        /// Owner.
+        user_id: UserId,
+        /// The alert.
+        alert_id: Uuid,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// What the processors keep per user besides entries: the settings as the
+/// stream knows them, learned category rules, budgets and alerts (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// Settings, once a settings event was seen.
+    pub settings: Option<UserSettings>,
+    /// Rules learned from the user's corrections.
+    pub learned: Vec<LearnedRule>,
+    /// Budgets in force.
+    pub budgets: Vec<Budget>,
+    /// Every alert raised, acknowledged ones included, newest first.
+    pub alerts: Vec<Alert>,
 }
 
 /// Filters and cursor for listing entries, newest first.
@@ -182,6 +234,8 @@ pub trait AnalyticsStore: Send + Sync {
         top_merchants: usize,
         by_month: bool,
     ) -> Result<RangeSummary, StoreError>;
+    /// The user's learned rules, budgets and alerts.
+    async fn profile(&self, user: UserId) -> Result<UserProfile, StoreError>;
     /// A number that changes whenever anything of `user` that reads can see
     /// changes (an entry added or removed, new settings); caches key on it.
     /// Read it before the data it guards, so a race can only cause a miss.

@@ -202,6 +202,8 @@ pub struct Report {
     pub change: Change,
     /// Entries in other currencies, not converted.
     pub other_currencies: Vec<CurrencyTotals>,
+    /// The user's budgets of this period kind, for the budget period holding the report's date.
+    pub budgets: Vec<crate::insight::BudgetStatus>,
 }
 
 /// What a report is for.
@@ -330,6 +332,7 @@ pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &
                 count: t.count,
             })
             .collect(),
+        budgets: Vec::new(),
     }
 }
 

@@ -324,6 +324,13 @@ impl SmsIngest {
                     let stored = self.inbox.upsert_bill(&bill).await?;
                     item.status = SmsStatus::Bill;
                     item.bill_id = Some(stored.id);
+                    if stored.status == BillStatus::Due {
+                        // For the bill-due alert; a failure here loses no data (the bill is stored).
+                        let notice = Event::BillReminder { bill: stored.clone(), reminded_at: item.received_at };
+                        if let Err(e) = self.log.append(vec![notice]).await {
+                            tracing::warn!(error = %e, bill = %stored.id, "bill reminder not published for alerts");
+                        }
+                    }
                 }
                 Err(reason) => {
                     item.status = SmsStatus::Unparsed;

@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
+use spendstream_core::Currency;
 use spendstream_core::categories::{CategoryDef, CategoryId, validate_categories};
 
 /// The category income falls back to when it is configured.
@@ -70,8 +71,12 @@ pub struct CategoriseInput<'a> {
     pub merchant: Option<&'a str>,
     /// Free-text note written by the user.
     pub note: Option<&'a str>,
-    /// Amount in minor units; not used by the current rules.
+    /// Amount in minor units, for `when` amount rules.
     pub amount_minor: i64,
+    /// Currency of the amount; amount rules need it.
+    pub currency: Option<Currency>,
+    /// Payment channel from a bank SMS (`atm`, `upi`, ...), for `when` channel rules.
+    pub channel: Option<&'a str>,
     /// True for money received (salary, refund, transfer in).
     pub is_income: bool,
 }
@@ -126,6 +131,13 @@ pub enum Reason {
         /// The field it matched in.
         field: Field,
     },
+    /// An amount or channel rule (`when`) held.
+    Condition {
+        /// The category the rule selects.
+        category: CategoryId,
+        /// The rule, in words (`channel atm, amount from 10000 INR`).
+        rule: String,
+    },
     /// Income that is not a refund (see the module docs).
     Income {
         /// The category given (`transfers`, or `other` if that is not configured).
@@ -155,6 +167,7 @@ impl Reason {
             Reason::Keyword { category, matched, field } => {
                 format!("keyword '{matched}' in {} ({category})", field.as_str())
             }
+            Reason::Condition { category, rule } => format!("{rule} ({category})"),
             Reason::Income { category } => format!("income, not a refund ({category})"),
             Reason::Fallback { category } => format!("no rule matched ({category})"),
         }
@@ -184,6 +197,35 @@ struct WordRule {
     /// Normalised text without the surrounding spaces.
     text: String,
     prefix: bool,
+}
+
+/// A compiled `when` rule: amounts in minor units.
+#[derive(Debug)]
+struct ConditionRule {
+    category: usize,
+    channel: Option<String>,
+    currency: Option<Currency>,
+    min: Option<i64>,
+    max: Option<i64>,
+    text: String,
+}
+
+impl ConditionRule {
+    fn holds(&self, input: &CategoriseInput<'_>) -> bool {
+        if self.channel.as_deref().is_some_and(|c| input.channel != Some(c)) {
+            return false;
+        }
+        if self.min.is_some() || self.max.is_some() {
+            if input.currency != self.currency {
+                return false;
+            }
+            let a = input.amount_minor;
+            if self.min.is_some_and(|m| a < m) || self.max.is_some_and(|m| a > m) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -220,6 +262,7 @@ pub struct Categoriser {
     by_pattern: Vec<Vec<usize>>,
     rules: Vec<WordRule>,
     patterns: Vec<PatternRule>,
+    conditions: Vec<ConditionRule>,
     other: usize,
     income: usize,
 }
@@ -266,6 +309,32 @@ impl Categoriser {
                 patterns.push(PatternRule { category, source: source.clone(), regex });
             }
         }
+        let mut conditions = Vec::new();
+        for (category, def) in defs.iter().enumerate() {
+            for c in &def.when {
+                let amount =
+                    |a: &Option<String>| a.as_ref().zip(c.currency).and_then(|(a, cur)| cur.parse_amount(a).ok());
+                let mut text = Vec::new();
+                if let Some(ch) = &c.channel {
+                    text.push(format!("channel {ch}"));
+                }
+                let code = c.currency.map(|c| c.code()).unwrap_or_default();
+                match (&c.min_amount, &c.max_amount) {
+                    (Some(a), Some(b)) => text.push(format!("amount {a} to {b} {code}")),
+                    (Some(a), None) => text.push(format!("amount from {a} {code}")),
+                    (None, Some(b)) => text.push(format!("amount up to {b} {code}")),
+                    (None, None) => {}
+                }
+                conditions.push(ConditionRule {
+                    category,
+                    channel: c.channel.clone(),
+                    currency: c.currency,
+                    min: amount(&c.min_amount),
+                    max: amount(&c.max_amount),
+                    text: text.join(", "),
+                });
+            }
+        }
 
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut needles: Vec<String> = Vec::new();
@@ -280,7 +349,7 @@ impl Categoriser {
             by_pattern[slot].push(i);
         }
         let matcher = AhoCorasick::new(&needles).map_err(|e| CategoriseError::Matcher(e.to_string()))?;
-        Ok(Categoriser { ids, matcher, by_pattern, rules, patterns, other, income })
+        Ok(Categoriser { ids, matcher, by_pattern, rules, patterns, conditions, other, income })
     }
 
     /// The category ids in config order.
@@ -335,10 +404,19 @@ impl Categoriser {
                     Reason::Pattern { category: category.clone(), pattern: rule.source.clone(), field: rank.field };
                 Categorised { category, reason }
             }
-            None => {
-                let category = self.ids[self.other].clone();
-                Categorised { category: category.clone(), reason: Reason::Fallback { category } }
-            }
+            None => match self.conditions.iter().find(|c| c.holds(input)) {
+                Some(rule) => {
+                    let category = self.ids[rule.category].clone();
+                    Categorised {
+                        category: category.clone(),
+                        reason: Reason::Condition { category, rule: rule.text.clone() },
+                    }
+                }
+                None => {
+                    let category = self.ids[self.other].clone();
+                    Categorised { category: category.clone(), reason: Reason::Fallback { category } }
+                }
+            },
         }
     }
 
@@ -476,6 +554,7 @@ mod tests {
             keywords: keywords.iter().map(|s| (*s).to_owned()).collect(),
             merchants: merchants.iter().map(|s| (*s).to_owned()).collect(),
             patterns: Vec::new(),
+            when: Vec::new(),
         }
     }
 

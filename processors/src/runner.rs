@@ -2,10 +2,12 @@
 //! the store accepted the write; engine errors are retried with backoff, so a
 //! broker or store outage delays processing but loses and doubles nothing.
 
-use crate::categorise::Categoriser;
-use crate::process::process;
+use crate::insight::Insights;
+use crate::process::Processor;
+use jiff::Timestamp;
 use spendstream_core::config::ProcessorsConfig;
-use spendstream_core::ports::{AnalyticsStore, EventLog, LogConsumer, Position};
+use spendstream_core::ports::{AnalyticsStore, EventLog, LogConsumer, Position, Processed};
+use spendstream_core::{Event, UserSettings};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +17,8 @@ use tokio::sync::watch;
 pub struct Runner {
     log: Arc<dyn EventLog>,
     store: Arc<dyn AnalyticsStore>,
-    categoriser: Arc<Categoriser>,
+    insights: Arc<Insights>,
+    defaults: UserSettings,
     config: ProcessorsConfig,
 }
 
@@ -71,14 +74,15 @@ impl Backoff {
 }
 
 impl Runner {
-    /// A runner over `log` writing to `store`.
+    /// A runner over `log` writing to `store`; users without settings get `defaults`.
     pub fn new(
         log: Arc<dyn EventLog>,
         store: Arc<dyn AnalyticsStore>,
-        categoriser: Arc<Categoriser>,
+        insights: Arc<Insights>,
+        defaults: UserSettings,
         config: ProcessorsConfig,
     ) -> Self {
-        Runner { log, store, categoriser, config }
+        Runner { log, store, insights, defaults, config }
     }
 
     /// Processes until `shutdown` turns true, then checkpoints the store.
@@ -99,7 +103,8 @@ impl Runner {
             }
         }
         let mut checkpoints = Checkpoints::default();
-        self.consume(consumer.as_mut(), &mut backoff, &mut shutdown, &mut checkpoints).await;
+        let mut processor = Processor::new(self.insights.clone(), self.defaults.clone(), self.config.cached_users);
+        self.consume(consumer.as_mut(), &mut processor, &mut backoff, &mut shutdown, &mut checkpoints).await;
         if let Some(running) = checkpoints.running.take() {
             let _ = running.await;
         }
@@ -111,6 +116,7 @@ impl Runner {
     async fn consume(
         &self,
         consumer: &mut dyn LogConsumer,
+        processor: &mut Processor,
         backoff: &mut Backoff,
         shutdown: &mut watch::Receiver<bool>,
         checkpoints: &mut Checkpoints,
@@ -139,9 +145,28 @@ impl Runner {
                 continue;
             }
             let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
-            let batch: Vec<_> = records.into_iter().map(|r| process(&self.categoriser, r.event)).collect();
-            let n = batch.len() as u64;
+            let events: Vec<Event> = records.into_iter().map(|r| r.event).collect();
+            let n = events.len() as u64;
+            let now = Timestamp::now();
             let store = &self.store;
+            let missing = processor.missing(&events);
+            for user in &missing {
+                let load = || processor.load(store.as_ref(), *user, now);
+                let Some(state) = backoff.retry("loading user state", shutdown, load).await else { return };
+                processor.insert(*user, state, &missing);
+            }
+            let out = processor.process(events, now);
+            let mut batch = out.processed;
+            if !out.alerts.is_empty() {
+                // Published before they are stored: a crash in between republishes
+                // the same ids, which the store and notifiers keep once.
+                let raised: Vec<Event> = out.alerts.iter().map(|a| Event::AlertRaised { alert: a.clone() }).collect();
+                let log = &self.log;
+                if backoff.retry("publishing alerts", shutdown, || log.append(raised.clone())).await.is_none() {
+                    return;
+                }
+                batch.extend(out.alerts.into_iter().map(Processed::Alert));
+            }
             if backoff.retry("store write", shutdown, || store.apply(batch.clone(), &positions)).await.is_none() {
                 return;
             }

@@ -72,7 +72,7 @@ fn merchants_csv_accuracy_is_at_least_90_percent() {
     let mut misses = Vec::new();
     for line in MERCHANTS.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let (merchant, expected) = split_row(line).expect("merchant,category row");
-        let input = CategoriseInput { merchant: Some(&merchant), note: None, amount_minor: -10_000, is_income: false };
+        let input = CategoriseInput { merchant: Some(&merchant), amount_minor: -10_000, ..Default::default() };
         let got = categoriser.categorise(&input);
         total += 1;
         if got.category.as_str() == expected {

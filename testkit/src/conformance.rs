@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use jiff::civil::date;
 use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxItem, Payment, SmsStatus};
+use spendstream_core::insight::{Alert, AlertRule, Budget, BudgetPeriod, LearnedRule, Severity};
 use spendstream_core::period::WeekStart;
 use spendstream_core::ports::{
     Accounts, AccountsError, AnalyticsStore, ApiToken, EventLog, ListQuery, Position, Processed, RefreshToken,
@@ -53,6 +54,118 @@ fn processed(e: &Entry) -> Processed {
 
 fn user() -> UserId {
     UserId(uuid::Uuid::now_v7())
+}
+
+fn alert(user: UserId, subject: &str, at: &str) -> Alert {
+    let at: Timestamp = at.parse().expect("instant");
+    Alert {
+        id: Alert::id_for(user, AlertRule::LargeDebit, subject, ""),
+        user_id: user,
+        rule: AlertRule::LargeDebit,
+        subject: subject.into(),
+        window: String::new(),
+        severity: Severity::Warning,
+        message: format!("large payment {subject}"),
+        numbers: [("amount".to_owned(), "30000.00".to_owned())].into(),
+        entry_id: None,
+        occurred_at: at,
+        raised_at: at,
+        acknowledged_at: None,
+    }
+}
+
+/// Analytics store, the processors' side: corrections (with `apply_to_past`),
+/// budgets and alerts (one per id, acknowledgements kept). Returns the user.
+pub async fn profile_story(store: Arc<dyn AnalyticsStore>) -> UserId {
+    let u = user();
+    let pos = |o: u64| [Position { partition: 0, offset: o }];
+    let mut a = entry(u, 100, "2026-10-01T10:00:00Z");
+    a.merchant = Some("Chai Point".into());
+    let mut b = entry(u, 200, "2026-10-02T10:00:00Z");
+    b.merchant = Some("CHAI POINT 0042".into());
+    let mut mine = entry(u, 300, "2026-10-03T10:00:00Z");
+    mine.merchant = Some("Chai Point".into());
+    let other = entry(u, 400, "2026-10-03T11:00:00Z");
+    let mut user_set = processed(&mine);
+    if let Processed::Added(p) = &mut user_set {
+        p.category = CategoryId("gifts_donations".into());
+        p.category_source = CategorySource::User;
+    }
+    store.apply(vec![processed(&a), processed(&b), user_set, processed(&other)], &pos(1)).await.expect("apply");
+    let v0 = store.version(u).await.expect("version");
+    let rule = LearnedRule {
+        merchant_key: "chai point".into(),
+        category: CategoryId("groceries".into()),
+        from_entry: a.id,
+        learned_at: "2026-10-05T00:00:00Z".parse().expect("instant"),
+    };
+    let fix = Processed::Recategorised {
+        user_id: u,
+        entry_id: a.id,
+        category: CategoryId("groceries".into()),
+        learned: Some(("learned from a correction".into(), rule.clone())),
+        apply_to_past: true,
+    };
+    store.apply(vec![fix], &pos(2)).await.expect("apply");
+    assert!(store.version(u).await.expect("version") > v0, "a correction changes what reads see");
+    let got = |id| {
+        let store = store.clone();
+        async move { store.entry(u, id).await.expect("entry").expect("live") }
+    };
+    let fixed = got(a.id).await;
+    assert_eq!((fixed.category.as_str(), fixed.category_source), ("groceries", CategorySource::User));
+    let moved = got(b.id).await;
+    assert_eq!((moved.category.as_str(), moved.category_source), ("groceries", CategorySource::Learned));
+    assert_eq!(moved.category_reason, "learned from a correction");
+    assert_eq!(got(mine.id).await.category.as_str(), "gifts_donations", "a category the user set never moves");
+    assert_eq!(got(other.id).await.category.as_str(), "food_dining", "another merchant is untouched");
+    let month = store.summarize(u, date(2026, 10, 1), date(2026, 11, 1), "UTC", 5, false).await.expect("summary");
+    let groceries: i64 =
+        month.cells.iter().filter(|c| c.category.as_str() == "groceries").map(|c| c.amount_minor).sum();
+    assert_eq!(groceries, 300, "the daily cells follow the move");
+
+    let budget = Budget {
+        id: uuid::Uuid::now_v7(),
+        user_id: u,
+        category: Some(CategoryId("groceries".into())),
+        period: BudgetPeriod::Month,
+        start_day: 25,
+        limit: Money { minor: 500_000, currency: Currency::parse("INR").expect("INR") },
+        updated_at: "2026-10-05T00:00:00Z".parse().expect("instant"),
+    };
+    let gone = Budget { id: uuid::Uuid::now_v7(), category: None, ..budget.clone() };
+    let first = alert(u, "e1", "2026-10-05T00:00:00Z");
+    let second = alert(u, "e2", "2026-10-06T00:00:00Z");
+    let mut again = first.clone();
+    again.message = "a redelivered copy".into();
+    store
+        .apply(
+            vec![
+                Processed::BudgetSet(budget.clone()),
+                Processed::BudgetSet(gone.clone()),
+                Processed::BudgetRemoved { user_id: u, budget_id: gone.id },
+                Processed::Alert(first.clone()),
+                Processed::Alert(second.clone()),
+                Processed::Alert(again),
+                Processed::AlertAcked {
+                    user_id: u,
+                    alert_id: first.id,
+                    at: "2026-10-07T00:00:00Z".parse().expect("t"),
+                },
+            ],
+            &pos(3),
+        )
+        .await
+        .expect("apply");
+    let p = store.profile(u).await.expect("profile");
+    assert_eq!(p.budgets, vec![budget]);
+    assert_eq!(p.learned, vec![rule]);
+    assert_eq!(p.alerts.len(), 2, "one alert per id: {:?}", p.alerts);
+    assert_eq!(p.alerts[0].id, second.id, "newest first");
+    assert_eq!(p.alerts[1].message, first.message, "the first copy stays");
+    assert!(p.alerts[1].acknowledged_at.is_some());
+    assert_eq!(store.profile(user()).await.expect("profile"), Default::default(), "an unknown user has nothing");
+    u
 }
 
 /// Event log: durable appends, per-user order, groups, commit, seek, wake-up.

@@ -5,7 +5,7 @@
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sqlite_accounts::SqliteAccounts;
 use spendstream_core::ports::EventLog;
-use spendstream_testkit::conformance::{accounts_story, event_log_story, inbox_story, store_story};
+use spendstream_testkit::conformance::{accounts_story, event_log_story, inbox_story, profile_story, store_story};
 use std::sync::Arc;
 
 #[tokio::test]
@@ -20,6 +20,20 @@ async fn embedded_event_log() {
 #[tokio::test]
 async fn embedded_store() {
     store_story(Arc::new(EmbeddedStore::in_memory())).await;
+}
+
+#[tokio::test]
+async fn embedded_store_profiles_survive_a_snapshot() {
+    use spendstream_core::ports::AnalyticsStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).await.unwrap());
+    let u = profile_story(store.clone()).await;
+    let before = store.profile(u).await.unwrap();
+    store.checkpoint().await.unwrap();
+    let back = EmbeddedStore::open(dir.path()).await.unwrap();
+    assert_eq!(back.profile(u).await.unwrap().alerts, before.alerts);
+    assert_eq!(back.profile(u).await.unwrap().budgets, before.budgets);
+    assert_eq!(back.profile(u).await.unwrap().learned, before.learned);
 }
 
 #[tokio::test]

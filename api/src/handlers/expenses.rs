@@ -1,8 +1,8 @@
 //! Adding, removing, reading and listing entries.
 
-use crate::dto::{EntryPage, EntryView, ListParams, NewEntry};
+use crate::dto::{EntryPage, EntryView, ListParams, NewEntry, PatchEntry};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AuthUser, JsonBytes, ValidQuery, parse_json};
+use crate::extract::{AuthUser, JsonBytes, ValidJson, ValidQuery, parse_json};
 use crate::state::AppState;
 use crate::time::{parse_bound, parse_occurred_at};
 use axum::Json;
@@ -170,6 +170,43 @@ pub async fn get_one(
     Path(raw): Path<String>,
 ) -> Result<Json<EntryView>, ApiError> {
     let id = parse_id(&raw)?;
+    let e = state.store.entry(uid, id).await?.ok_or_else(|| ApiError::NotFound(format!("no entry with id '{id}'")))?;
+    Ok(Json(EntryView::processed(&e, &state.config)))
+}
+
+/// Moves an entry to another category. The store learns the merchant: later
+/// entries from it get the category too, and with `apply_to_past` so do the
+/// earlier ones whose category the user did not set.
+#[utoipa::path(patch, path = "/v1/expenses/{id}", tag = "expenses", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = PatchEntry,
+    responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn recategorise(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(raw): Path<String>,
+    ValidJson(req): ValidJson<PatchEntry>,
+) -> Result<Json<EntryView>, ApiError> {
+    let id = parse_id(&raw)?;
+    let category = CategoryId(req.category.trim().to_owned());
+    if !state.config.categories.iter().any(|d| d.id == category) {
+        return Err(ApiError::field(
+            "category",
+            format!("unknown category '{}'; see GET /v1/categories", truncate(&req.category)),
+        ));
+    }
+    let e = state.store.entry(uid, id).await?.ok_or_else(|| ApiError::NotFound(format!("no entry with id '{id}'")))?;
+    let event = Event::EntryRecategorised {
+        user_id: uid,
+        entry_id: id,
+        category,
+        apply_to_past: req.apply_to_past,
+        at: Timestamp::now(),
+        merchant: e.entry.merchant.clone(),
+    };
+    let pos = state.log.append(vec![event]).await?;
+    if let Some(p) = pos.last() {
+        wait(&state, *p).await;
+    }
     let e = state.store.entry(uid, id).await?.ok_or_else(|| ApiError::NotFound(format!("no entry with id '{id}'")))?;
     Ok(Json(EntryView::processed(&e, &state.config)))
 }

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod expenses;
 pub mod health;
 pub mod ingest;
+pub mod insight;
 pub mod me;
 pub mod reports;

@@ -3,6 +3,7 @@
 use crate::dto::{CategoryView, ReportParams, StatsParams};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, ValidQuery};
+use crate::handlers::insight;
 use crate::state::AppState;
 use crate::time::{parse_date, today};
 use axum::Json;
@@ -12,6 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spendstream_core::UserId;
+use spendstream_core::insight::BudgetPeriod;
 use spendstream_core::period::{Period, parse_time_zone};
 use spendstream_core::report::{Report, ReportRequest, Window, build_report, build_stats, stats_windows};
 use utoipa::ToSchema;
@@ -53,11 +55,22 @@ pub async fn report(
     // previous period only its totals, so monthly cells serve it where they can.
     let by_month = period == Period::Year;
     cached(&state, uid, key, async {
-        let (current, previous) = tokio::try_join!(
+        let (current, previous, profile) = tokio::try_join!(
             state.store.summarize(uid, cur.start, cur.end, zone, top, by_month),
             state.store.summarize(uid, prev.start, prev.end, zone, 0, true),
+            state.store.profile(uid),
         )?;
-        Ok(build_report(&req, &current, &previous))
+        let mut report = build_report(&req, &current, &previous);
+        let kind = match period {
+            Period::Week => BudgetPeriod::Week,
+            Period::Month => BudgetPeriod::Month,
+            Period::Year => BudgetPeriod::Year,
+        };
+        let budgets: Vec<_> = profile.budgets.into_iter().filter(|b| b.period == kind).collect();
+        if !budgets.is_empty() {
+            report.budgets = insight::statuses(&state, &user, &budgets, date, today).await?;
+        }
+        Ok(report)
     })
     .await
 }
@@ -67,7 +80,7 @@ pub async fn report(
 /// The store's version is read before `compute` runs (futures start when
 /// awaited), so a write racing this request can only make the cached answer
 /// miss, never serve old totals.
-async fn cached<T: Serialize>(
+pub(crate) async fn cached<T: Serialize>(
     state: &AppState,
     uid: UserId,
     key: String,

@@ -83,12 +83,7 @@ pub fn to_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowErro
         e(&|p| p.entry.merchant.clone()),
         e(&|p| p.entry.note.clone()),
         e(&|p| Some(p.category.to_string())),
-        e(&|p| {
-            Some(match p.category_source {
-                CategorySource::User => "user".to_owned(),
-                CategorySource::Rule => "rule".to_owned(),
-            })
-        }),
+        e(&|p| Some(p.category_source.as_str().to_owned())),
         e(&|p| Some(p.category_reason.clone())),
         e(&|p| p.entry.user_category.as_ref().map(|c| c.to_string())),
         e(&|p| Some(p.entry.source.as_str().to_owned())),
@@ -206,7 +201,7 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<Decoded>, String> {
         out.push(Decoded::Live(ProcessedEntry {
             entry,
             category: CategoryId(cats.value(i).to_owned()),
-            category_source: if cat_src.value(i) == "user" { CategorySource::User } else { CategorySource::Rule },
+            category_source: CategorySource::from_name(cat_src.value(i)),
             category_reason: reasons.value(i).to_owned(),
         }));
     }

@@ -4,13 +4,15 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use spendstream_core::insight::{Alert, Budget, LearnedRule, merchant_key};
 use spendstream_core::period::{local_date, parse_time_zone};
-use spendstream_core::ports::{Cursor, ListQuery, Page};
+use spendstream_core::ports::{Cursor, ListQuery, Page, Processed, UserProfile};
 use spendstream_core::report::{DayCell, MerchantTotal, RangeSummary};
-use spendstream_core::{CategoryId, Currency, EntryId, EntryKind, ProcessedEntry, UserSettings};
+use spendstream_core::{CategoryId, CategorySource, Currency, EntryId, EntryKind, ProcessedEntry, UserSettings};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
+use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 struct Cell {
@@ -42,6 +44,12 @@ pub struct UserState {
     /// The same cells per month (keyed by the 1st), so a year is 12 lookups.
     month_cells: BTreeMap<Date, Vec<Cell>>,
     months: BTreeMap<Date, HashMap<(String, Currency), MerchantAgg>>,
+    /// Category rules learned from the user's corrections, by merchant key.
+    pub(crate) learned: BTreeMap<String, LearnedRule>,
+    /// Budgets by id.
+    pub(crate) budgets: BTreeMap<Uuid, Budget>,
+    /// Alerts by id.
+    pub(crate) alerts: HashMap<Uuid, Alert>,
     /// Bumped by every change a read could see.
     pub(crate) version: u64,
 }
@@ -57,12 +65,16 @@ impl Default for UserState {
             days: BTreeMap::new(),
             month_cells: BTreeMap::new(),
             months: BTreeMap::new(),
+            learned: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            alerts: HashMap::new(),
             version: 0,
         }
     }
 }
 
-fn merchant_key(m: &str) -> String {
+/// How top-merchant totals group merchant strings (case only).
+fn agg_key(m: &str) -> String {
     m.trim().to_lowercase()
 }
 
@@ -93,6 +105,102 @@ impl UserState {
         }
     }
 
+    /// Sets an entry's category, source and reason (no-op for removed or unknown ids).
+    pub fn recategorise(&mut self, id: EntryId, category: &CategoryId, source: CategorySource, reason: &str) -> bool {
+        let Some(Some(old)) = self.entries.get(&id).cloned() else { return false };
+        if old.category == *category && old.category_source == source && old.category_reason == reason {
+            return false;
+        }
+        self.aggregate(&old, -1);
+        let new = Arc::new(ProcessedEntry {
+            category: category.clone(),
+            category_source: source,
+            category_reason: reason.to_owned(),
+            entry: old.entry.clone(),
+        });
+        self.aggregate(&new, 1);
+        self.by_time.insert((new.entry.occurred_at, id), new.clone());
+        self.entries.insert(id, Some(new));
+        self.version += 1;
+        true
+    }
+
+    /// The user's correction: the entry moves; with a learned rule the rule is
+    /// kept and, with `apply_to_past`, every live entry of that merchant the
+    /// user did not set moves too.
+    pub fn apply_correction(
+        &mut self,
+        id: EntryId,
+        category: &CategoryId,
+        learned: Option<(String, LearnedRule)>,
+        apply_to_past: bool,
+    ) {
+        self.recategorise(id, category, CategorySource::User, "set by the user");
+        let Some((reason, rule)) = learned else { return };
+        if apply_to_past {
+            let ids: Vec<EntryId> = self
+                .by_time
+                .values()
+                .filter(|e| e.category_source != CategorySource::User)
+                .filter(|e| e.entry.merchant.as_deref().is_some_and(|m| merchant_key(m) == rule.merchant_key))
+                .map(|e| e.entry.id)
+                .collect();
+            for other in ids {
+                self.recategorise(other, category, CategorySource::Learned, &reason);
+            }
+        }
+        self.learned.insert(rule.merchant_key.clone(), rule);
+        self.version += 1;
+    }
+
+    /// The user's rules, budgets and alerts (newest first).
+    pub fn profile(&self) -> UserProfile {
+        let mut alerts: Vec<Alert> = self.alerts.values().cloned().collect();
+        alerts.sort_by(|a, b| {
+            b.raised_at.cmp(&a.raised_at).then_with(|| b.occurred_at.cmp(&a.occurred_at)).then(a.id.cmp(&b.id))
+        });
+        UserProfile {
+            settings: self.settings.clone(),
+            learned: self.learned.values().cloned().collect(),
+            budgets: self.budgets.values().cloned().collect(),
+            alerts,
+        }
+    }
+
+    /// Applies a change of rules, budgets or alerts; false if it was a no-op.
+    pub fn apply_profile_change(&mut self, p: Processed) -> bool {
+        let changed = match p {
+            Processed::BudgetSet(b) => self.budgets.insert(b.id, b.clone()).is_none_or(|old| old != b),
+            Processed::BudgetRemoved { budget_id, .. } => self.budgets.remove(&budget_id).is_some(),
+            Processed::Alert(a) => match self.alerts.entry(a.id) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(a);
+                    true
+                }
+            },
+            Processed::AlertAcked { alert_id, at, .. } => match self.alerts.get_mut(&alert_id) {
+                Some(a) if a.acknowledged_at.is_none() => {
+                    a.acknowledged_at = Some(at);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if changed {
+            self.version += 1;
+        }
+        changed
+    }
+
+    /// Restores rules, budgets and alerts from a snapshot.
+    pub fn restore_profile(&mut self, p: UserProfile) {
+        self.learned = p.learned.into_iter().map(|r| (r.merchant_key.clone(), r)).collect();
+        self.budgets = p.budgets.into_iter().map(|b| (b.id, b)).collect();
+        self.alerts = p.alerts.into_iter().map(|a| (a.id, a)).collect();
+    }
+
     /// New settings: re-cuts the daily windows if the zone changed.
     pub fn set_settings(&mut self, settings: UserSettings) {
         let zone_changed = settings.time_zone != self.tz_name;
@@ -121,7 +229,7 @@ impl UserState {
             return;
         };
         let month = self.months.entry(date.first_of_month()).or_default();
-        let agg = month.entry((merchant_key(m), e.entry.amount.currency)).or_insert_with(|| MerchantAgg {
+        let agg = month.entry((agg_key(m), e.entry.amount.currency)).or_insert_with(|| MerchantAgg {
             display: m.trim().to_owned(),
             currency: e.entry.amount.currency,
             sum: 0,
@@ -130,7 +238,7 @@ impl UserState {
         agg.sum += amount;
         agg.count = count(agg.count);
         if agg.count == 0 {
-            month.remove(&(merchant_key(m), e.entry.amount.currency));
+            month.remove(&(agg_key(m), e.entry.amount.currency));
         }
     }
 
@@ -239,7 +347,7 @@ impl UserState {
         for e in self.in_range(from, to, tz).filter(|e| e.entry.kind == EntryKind::Expense) {
             let Some(m) = &e.entry.merchant else { continue };
             let c = e.entry.amount.currency;
-            let a = merged.entry((merchant_key(m), c)).or_insert_with(|| MerchantAgg {
+            let a = merged.entry((agg_key(m), c)).or_insert_with(|| MerchantAgg {
                 display: m.trim().to_owned(),
                 currency: c,
                 sum: 0,

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use jiff::civil::Date;
 use parking_lot::RwLock;
 use spendstream_core::period::local_date;
-use spendstream_core::ports::{AnalyticsStore, ListQuery, Page, Position, Processed, StoreError};
+use spendstream_core::ports::{AnalyticsStore, ListQuery, Page, Position, Processed, StoreError, UserProfile};
 use spendstream_core::report::RangeSummary;
 use spendstream_core::{EntryId, ProcessedEntry, UserId, UserSettings};
 use std::collections::HashMap;
@@ -27,12 +27,14 @@ use tokio::sync::{Mutex, watch};
 const SNAPSHOT_FILE: &str = "snapshot.arrow";
 const META_OFFSET: &str = "spendstream.next_offset";
 const META_USERS: &str = "spendstream.users";
+/// Learned rules, budgets and alerts per user (JSON), beside the entry rows.
+const META_PROFILES: &str = "spendstream.profiles";
 
 type Users = HashMap<UserId, Arc<RwLock<UserState>>>;
 /// One user's entries captured for a snapshot: owner, zone, (id, entry or tombstone).
 type Captured = (UserId, jiff::tz::TimeZone, Vec<(EntryId, Option<Arc<ProcessedEntry>>)>);
-/// What a snapshot holds: next offset, settings per user, rows.
-type SnapshotContent = (u64, Vec<(UserId, UserSettings)>, Vec<Decoded>);
+/// What a snapshot holds: next offset, settings per user, rows, profiles.
+type SnapshotContent = (u64, Vec<(UserId, UserSettings)>, Vec<Decoded>, Vec<(UserId, UserProfile)>);
 
 /// In-memory analytics state with snapshots on local disk.
 pub struct EmbeddedStore {
@@ -74,7 +76,7 @@ impl EmbeddedStore {
             return Ok(Self::empty(Some(dir.to_owned()), 0));
         }
         let started = std::time::Instant::now();
-        let (offset, settings, rows) =
+        let (offset, settings, rows, profiles) =
             tokio::task::spawn_blocking(move || read_snapshot(&path)).await.map_err(other)??;
         let store = Self::empty(Some(dir.to_owned()), offset);
         {
@@ -92,6 +94,9 @@ impl EmbeddedStore {
                         users.entry(user).or_default().write().remove(id);
                     }
                 }
+            }
+            for (user, p) in profiles {
+                users.entry(user).or_default().write().restore_profile(p);
             }
         }
         tracing::info!(next_offset = offset, elapsed_ms = started.elapsed().as_millis() as u64, "loaded snapshot");
@@ -138,6 +143,20 @@ impl EmbeddedStore {
         self.users.read().iter().filter_map(|(k, v)| v.read().settings.clone().map(|s| (*k, s))).collect()
     }
 
+    /// Learned rules, budgets and alerts of every user that has any (settings apart).
+    fn profiles(&self) -> Vec<(UserId, UserProfile)> {
+        self.users
+            .read()
+            .iter()
+            .filter_map(|(k, v)| {
+                let mut p = v.read().profile();
+                p.settings = None;
+                let empty = p.learned.is_empty() && p.budgets.is_empty() && p.alerts.is_empty();
+                (!empty).then_some((*k, p))
+            })
+            .collect()
+    }
+
     /// Next log offset not yet applied.
     pub fn next_offset(&self) -> u64 {
         *self.applied.borrow()
@@ -167,11 +186,13 @@ fn read_snapshot(path: &Path) -> Result<SnapshotContent, StoreError> {
         meta.get(META_OFFSET).and_then(|s| s.parse().ok()).ok_or_else(|| other("snapshot has no offset"))?;
     let settings: Vec<(UserId, UserSettings)> =
         serde_json::from_str(meta.get(META_USERS).map_or("[]", |s| s.as_str())).map_err(other)?;
+    let profiles: Vec<(UserId, UserProfile)> =
+        serde_json::from_str(meta.get(META_PROFILES).map_or("[]", |s| s.as_str())).map_err(other)?;
     let mut rows = Vec::new();
     for batch in reader {
         rows.extend(from_batch(&batch.map_err(other)?).map_err(other)?);
     }
-    Ok((offset, settings, rows))
+    Ok((offset, settings, rows, profiles))
 }
 
 fn write_snapshot(
@@ -179,8 +200,10 @@ fn write_snapshot(
     batch: &RecordBatch,
     offset: u64,
     settings: &[(UserId, UserSettings)],
+    profiles: &[(UserId, UserProfile)],
 ) -> Result<(), StoreError> {
     let mut meta = HashMap::new();
+    meta.insert(META_PROFILES.to_owned(), serde_json::to_string(profiles).map_err(other)?);
     meta.insert(META_OFFSET.to_owned(), offset.to_string());
     meta.insert(META_USERS.to_owned(), serde_json::to_string(settings).map_err(other)?);
     let schema = Arc::new(schema().as_ref().clone().with_metadata(meta));
@@ -213,6 +236,20 @@ impl AnalyticsStore for EmbeddedStore {
                 Processed::Settings { user_id, settings } => {
                     self.user_or_new(user_id).write().set_settings(settings);
                 }
+                Processed::Recategorised { user_id, entry_id, category, learned, apply_to_past } => {
+                    self.user_or_new(user_id).write().apply_correction(entry_id, &category, learned, apply_to_past);
+                }
+                Processed::BudgetSet(ref b) => {
+                    let user = b.user_id;
+                    self.user_or_new(user).write().apply_profile_change(p);
+                }
+                Processed::Alert(ref a) => {
+                    let user = a.user_id;
+                    self.user_or_new(user).write().apply_profile_change(p);
+                }
+                Processed::BudgetRemoved { user_id, .. } | Processed::AlertAcked { user_id, .. } => {
+                    self.user_or_new(user_id).write().apply_profile_change(p);
+                }
             }
         }
         if let Some(max) = through.iter().map(|p| p.offset + 1).max() {
@@ -238,12 +275,12 @@ impl AnalyticsStore for EmbeddedStore {
         let Some(dir) = self.dir.clone() else { return Ok(()) };
         // Only the capture holds the writer lock; the processors go on while
         // the batch is built and written.
-        let (captured, offset, settings) = {
+        let (captured, offset, settings, profiles) = {
             let _w = self.writer.lock().await;
-            (self.capture(true), self.next_offset(), self.settings())
+            (self.capture(true), self.next_offset(), self.settings(), self.profiles())
         };
         let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch_of(&captured)?, offset, &settings))
+        tokio::task::spawn_blocking(move || write_snapshot(&dir, &batch_of(&captured)?, offset, &settings, &profiles))
             .await
             .map_err(other)??;
         tracing::info!(next_offset = offset, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
@@ -278,6 +315,10 @@ impl AnalyticsStore for EmbeddedStore {
             Some(u) => u.read().summarize(from, to, time_zone, top_merchants, by_month),
             None => RangeSummary::default(),
         })
+    }
+
+    async fn profile(&self, user: UserId) -> Result<UserProfile, StoreError> {
+        Ok(self.user(user).map(|u| u.read().profile()).unwrap_or_default())
     }
 
     async fn version(&self, user: UserId) -> Result<u64, StoreError> {
