@@ -29,6 +29,19 @@ async fn get_entry(app: &TestApp, tok: &str, id: &Value) -> Value {
     r.body
 }
 
+/// Stops the app, deletes its store (snapshot included) and starts it again,
+/// waiting until the whole log has been processed again.
+async fn replay_from_scratch(app: TestApp) -> TestApp {
+    let config = (*app.state.config).clone();
+    let dir = app.stop().await;
+    std::fs::remove_dir_all(dir.path().join("store")).unwrap();
+    let app = TestApp::start(config, dir).await;
+    let head = app.ports.log_head.unwrap();
+    let last = Position { partition: 0, offset: head - 1 };
+    assert!(app.ports.store.wait_applied(last, Duration::from_secs(10)).await);
+    app
+}
+
 #[tokio::test]
 async fn a_correction_moves_the_entry_and_teaches_the_merchant() {
     let app = TestApp::spawn().await;
@@ -64,6 +77,20 @@ async fn a_correction_moves_the_entry_and_teaches_the_merchant() {
     let report = app.call("GET", "/v1/reports?period=month&date=2026-10-10", Some(&tok), None).await.body;
     let food = report["categories"].as_array().unwrap().iter().find(|c| c["category"] == "food_dining").unwrap();
     assert_eq!(food["count"], 4, "{report}");
+
+    // A full replay of the log into an empty store gives the same categories.
+    let ids = [&old1, &old2, &mine, &fixed, &later];
+    let mut before = Vec::new();
+    for e in ids {
+        before.push(get_entry(&app, &tok, &e["id"]).await);
+    }
+    let app = replay_from_scratch(app).await;
+    for (e, was) in ids.iter().zip(&before) {
+        let now = get_entry(&app, &tok, &e["id"]).await;
+        for field in ["category", "category_source", "category_reason"] {
+            assert_eq!(now[field], was[field], "{field} after a replay: {now}");
+        }
+    }
 
     // Clear errors.
     let bad = app
@@ -211,13 +238,7 @@ async fn alerts_show_at_once_hide_when_acknowledged_and_survive_replays() {
 
     // Restart, then replay the whole log into an empty store: the same two
     // alerts, the acknowledgement kept, nothing raised twice.
-    let config = (*app.state.config).clone();
-    let dir = app.stop().await;
-    std::fs::remove_dir_all(dir.path().join("store")).unwrap();
-    let app = TestApp::start(config, dir).await;
-    let head = app.ports.log_head.unwrap();
-    let last = Position { partition: 0, offset: head - 1 };
-    assert!(app.ports.store.wait_applied(last, Duration::from_secs(10)).await);
+    let app = replay_from_scratch(app).await;
     let everything = alerts(&app, &tok, "?include_acknowledged=true").await;
     assert_eq!(everything.len(), 2, "{everything:?}");
     assert_eq!(alerts(&app, &tok, "").await.len(), 1);
