@@ -627,3 +627,16 @@ pub struct RecurringView {
     #[schema(value_type = Vec<Object>)]
     pub recurring: Vec<spendstream_processors::recurring::Recurring>,
 }
+
+/// A category rule learned from one of your corrections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LearnedRuleView {
+    /// The merchant as compared (lower case, no punctuation or order numbers).
+    pub merchant: String,
+    /// The category its entries get.
+    pub category: String,
+    /// The entry whose correction taught it.
+    pub from_entry: String,
+    /// When (RFC 3339).
+    pub learned_at: String,
+}

@@ -26,13 +26,13 @@ impl Modify for BearerAuth {
         me::get_me, me::patch_me,
         expenses::create, expenses::list, expenses::get_one, expenses::remove, expenses::recategorise,
         insight::create, insight::list, insight::get_one, insight::patch, insight::remove,
-        insight::alerts, insight::acknowledge, insight::tips, insight::recurring,
+        insight::alerts, insight::acknowledge, insight::tips, insight::recurring, insight::rules,
         reports::report, reports::stats, reports::categories,
         ingest::create_token, ingest::list_tokens, ingest::delete_token,
         ingest::ingest_sms, ingest::unparsed, ingest::bills,
     ),
     components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView,
-        dto::SmsOriginView, dto::SmsIn, dto::PatchEntry, dto::NewBudget, dto::PatchBudget, dto::AlertView, dto::TipsView, dto::RecurringView,
+        dto::SmsOriginView, dto::SmsIn, dto::PatchEntry, dto::NewBudget, dto::PatchBudget, dto::AlertView, dto::TipsView, dto::RecurringView, dto::LearnedRuleView,
         spendstream_core::insight::BudgetStatus)),
     modifiers(&BearerAuth)
 )]

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alerts/{id}/ack", post(insight::acknowledge))
         .route("/v1/tips", get(insight::tips))
         .route("/v1/recurring", get(insight::recurring))
+        .route("/v1/rules", get(insight::rules))
         .route("/v1/categories", get(reports::categories))
         .route("/v1/reports", get(reports::report))
         .route("/v1/stats", get(reports::stats))

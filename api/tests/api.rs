@@ -402,6 +402,16 @@ async fn openapi_covers_every_endpoint() {
         "/v1/categories",
         "/v1/reports",
         "/v1/stats",
+        "/v1/budgets",
+        "/v1/budgets/{id}",
+        "/v1/alerts",
+        "/v1/alerts/{id}/ack",
+        "/v1/tips",
+        "/v1/recurring",
+        "/v1/rules",
+        "/v1/tokens",
+        "/v1/ingest/sms",
+        "/v1/bills",
         "/health/ready",
     ] {
         assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
@@ -409,6 +419,7 @@ async fn openapi_covers_every_endpoint() {
     assert!(paths["/v1/expenses"]["post"].is_object());
     assert!(paths["/v1/expenses/{id}"]["delete"].is_object());
     assert!(paths["/v1/me"]["patch"].is_object());
+    assert!(paths["/v1/expenses/{id}"]["patch"].is_object());
     let ready = app.call("GET", "/health/ready", None, None).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
 }

@@ -78,6 +78,14 @@ async fn a_correction_moves_the_entry_and_teaches_the_merchant() {
     let food = report["categories"].as_array().unwrap().iter().find(|c| c["category"] == "food_dining").unwrap();
     assert_eq!(food["count"], 4, "{report}");
 
+    // What was learned is listed: one rule per merchant, the latest correction.
+    let rules = app.call("GET", "/v1/rules", Some(&tok), None).await;
+    assert_eq!(rules.status, StatusCode::OK);
+    assert_eq!(rules.body.as_array().unwrap().len(), 1, "{}", rules.body);
+    assert_eq!(rules.body[0]["merchant"], "chai point");
+    assert_eq!(rules.body[0]["category"], "food_dining");
+    assert_eq!(rules.body[0]["from_entry"], fixed["id"]);
+
     // A full replay of the log into an empty store gives the same categories.
     let ids = [&old1, &old2, &mine, &fixed, &later];
     let mut before = Vec::new();

@@ -3,7 +3,8 @@
 //! spending they judge.
 
 use crate::dto::{
-    AlertParams, AlertView, BudgetParams, NewBudget, PatchBudget, RecurringParams, RecurringView, TipsParams, TipsView,
+    AlertParams, AlertView, BudgetParams, LearnedRuleView, NewBudget, PatchBudget, RecurringParams, RecurringView,
+    TipsParams, TipsView,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, ValidJson, ValidQuery};
@@ -386,4 +387,26 @@ pub async fn recurring(
         })
     })
     .await
+}
+
+/// The category rules learned from your corrections, one per merchant (the latest correction wins).
+#[utoipa::path(get, path = "/v1/rules", tag = "insight", security(("bearer" = [])),
+    responses((status = 200, body = Vec<LearnedRuleView>)))]
+pub async fn rules(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+) -> Result<Json<Vec<LearnedRuleView>>, ApiError> {
+    let profile = state.store.profile(uid).await?;
+    Ok(Json(
+        profile
+            .learned
+            .iter()
+            .map(|r| LearnedRuleView {
+                merchant: r.merchant_key.clone(),
+                category: r.category.to_string(),
+                from_entry: r.from_entry.to_string(),
+                learned_at: r.learned_at.to_string(),
+            })
+            .collect(),
+    ))
 }
