@@ -66,9 +66,14 @@ async fn a_correction_moves_the_entry_and_teaches_the_merchant() {
     let reason = later["category_reason"].as_str().unwrap();
     assert!(reason.contains(fixed["id"].as_str().unwrap()), "{reason}");
 
+    // The rule's words beginning a longer merchant string count too.
+    let order =
+        app.add(&tok, json!({"amount": "70", "merchant": "CHAI POINT*ORDER 5521", "occurred_at": "2026-10-06"})).await;
+    assert_eq!(order["category"], "groceries", "{order}");
+
     // On request the past ones move too, but never one the user set.
     patch_category(&app, &tok, fixed["id"].as_str().unwrap(), "food_dining", true).await;
-    for e in [&old1, &old2, &later] {
+    for e in [&old1, &old2, &later, &order] {
         let got = get_entry(&app, &tok, &e["id"]).await;
         assert_eq!(got["category"], "food_dining", "{got}");
         assert_eq!(got["category_source"], "learned");
@@ -76,7 +81,7 @@ async fn a_correction_moves_the_entry_and_teaches_the_merchant() {
     assert_eq!(get_entry(&app, &tok, &mine["id"]).await["category"], "gifts_donations");
     let report = app.call("GET", "/v1/reports?period=month&date=2026-10-10", Some(&tok), None).await.body;
     let food = report["categories"].as_array().unwrap().iter().find(|c| c["category"] == "food_dining").unwrap();
-    assert_eq!(food["count"], 4, "{report}");
+    assert_eq!(food["count"], 5, "{report}");
 
     // What was learned is listed: one rule per merchant, the latest correction.
     let rules = app.call("GET", "/v1/rules", Some(&tok), None).await;

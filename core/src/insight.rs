@@ -31,6 +31,22 @@ pub fn merchant_key(merchant: &str) -> String {
     out
 }
 
+/// The learned rule a merchant key follows: the rule for exactly that key, else
+/// the longest rule whose words begin it (a rule for `swiggy` covers
+/// `swiggy order`, unless `swiggy order` has a rule of its own).
+pub fn best_rule<'a>(rules: impl IntoIterator<Item = &'a LearnedRule>, key: &str) -> Option<&'a LearnedRule> {
+    if key.is_empty() {
+        return None;
+    }
+    rules
+        .into_iter()
+        .filter(|r| {
+            let k = r.merchant_key.as_str();
+            !k.is_empty() && key.starts_with(k) && (key.len() == k.len() || key.as_bytes()[k.len()] == b' ')
+        })
+        .max_by_key(|r| r.merchant_key.len())
+}
+
 /// A category rule of one user, learned when they recategorised an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LearnedRule {
@@ -370,6 +386,24 @@ mod tests {
         assert_eq!(end.range(date(2026, 2, 27), ws), DateRange { start: date(2026, 1, 31), end: date(2026, 2, 28) });
         let first = budget(BudgetPeriod::Month, 1);
         assert_eq!(first.range(date(2026, 2, 14), ws), DateRange { start: date(2026, 2, 1), end: date(2026, 3, 1) });
+    }
+
+    #[test]
+    fn the_longest_rule_whose_words_begin_the_key_wins() {
+        let rule = |k: &str| LearnedRule {
+            merchant_key: k.into(),
+            category: crate::CategoryId("x".into()),
+            from_entry: EntryId(Uuid::nil()),
+            learned_at: Timestamp::UNIX_EPOCH,
+        };
+        let rules = [rule("swiggy"), rule("swiggy instamart"), rule("uber")];
+        let best = |k| best_rule(&rules, k).map(|r| r.merchant_key.as_str());
+        assert_eq!(best("swiggy"), Some("swiggy"));
+        assert_eq!(best("swiggy order"), Some("swiggy"));
+        assert_eq!(best("swiggy instamart bangalore"), Some("swiggy instamart"));
+        assert_eq!(best("swiggyone"), None, "whole words only");
+        assert_eq!(best("ubereats"), None);
+        assert_eq!(best(""), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use spendstream_core::Config;
 use spendstream_core::config::{AlertsConfig, ThresholdRule};
 use spendstream_core::inbox::{Bill, BillStatus};
-use spendstream_core::insight::{Alert, AlertRule, Budget, LearnedRule, Severity, merchant_key, render};
+use spendstream_core::insight::{Alert, AlertRule, Budget, LearnedRule, Severity, best_rule, merchant_key, render};
 use spendstream_core::period::{DateRange, WeekStart, local_date, parse_time_zone};
 use spendstream_core::ports::{Processed, UserProfile};
 use spendstream_core::report::percent;
@@ -287,7 +287,10 @@ impl Insights {
                             .tracked
                             .iter()
                             .filter(|(id, t)| {
-                                **id != entry_id && t.merchant_key == key && t.source != CategorySource::User
+                                **id != entry_id
+                                    && t.source != CategorySource::User
+                                    && best_rule(state.learned.values(), &t.merchant_key)
+                                        .is_some_and(|r| r.merchant_key == key)
                             })
                             .map(|(id, _)| *id)
                             .collect();
@@ -344,7 +347,7 @@ impl Insights {
         let learned = (entry.kind == EntryKind::Expense)
             .then(|| entry.merchant.as_deref().map(merchant_key))
             .flatten()
-            .and_then(|k| state.learned.get(&k));
+            .and_then(|k| best_rule(state.learned.values(), &k));
         if let Some(rule) = learned {
             return ProcessedEntry {
                 category: rule.category.clone(),

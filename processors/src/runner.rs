@@ -147,7 +147,7 @@ impl Runner {
             let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
             let events: Vec<Event> = records.into_iter().map(|r| r.event).collect();
             let n = events.len() as u64;
-            let now = Timestamp::now();
+            let now = spendstream_core::entry::to_micros(Timestamp::now());
             let store = &self.store;
             let missing = processor.missing(&events);
             for user in &missing {

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use spendstream_core::insight::{Alert, Budget, LearnedRule, merchant_key};
+use spendstream_core::insight::{Alert, Budget, LearnedRule, best_rule, merchant_key};
 use spendstream_core::period::{local_date, parse_time_zone};
 use spendstream_core::ports::{Cursor, ListQuery, Page, Processed, UserProfile};
 use spendstream_core::report::{DayCell, MerchantTotal, RangeSummary};
@@ -137,19 +137,24 @@ impl UserState {
     ) {
         self.recategorise(id, category, CategorySource::User, "set by the user");
         let Some((reason, rule)) = learned else { return };
+        let key = rule.merchant_key.clone();
+        self.learned.insert(key.clone(), rule);
         if apply_to_past {
+            // Entries whose merchant this rule now decides (not a longer rule).
             let ids: Vec<EntryId> = self
                 .by_time
                 .values()
                 .filter(|e| e.category_source != CategorySource::User)
-                .filter(|e| e.entry.merchant.as_deref().is_some_and(|m| merchant_key(m) == rule.merchant_key))
+                .filter(|e| {
+                    let k = e.entry.merchant.as_deref().map(merchant_key).unwrap_or_default();
+                    best_rule(self.learned.values(), &k).is_some_and(|r| r.merchant_key == key)
+                })
                 .map(|e| e.entry.id)
                 .collect();
             for other in ids {
                 self.recategorise(other, category, CategorySource::Learned, &reason);
             }
         }
-        self.learned.insert(rule.merchant_key.clone(), rule);
         self.version += 1;
     }
 
