@@ -394,3 +394,25 @@ fn bills_due_soon_are_announced_once() {
     let out = w.send(Event::BillReminder { bill: soon, reminded_at: ts("2025-03-02T04:00:00Z") });
     assert!(out.alerts.is_empty(), "a second reminder of the same bill: {:?}", out.alerts);
 }
+
+#[test]
+fn a_budget_set_after_spending_says_where_it_stands() {
+    let mut w = World::with(|c| c.alerts.projected_overspend.enabled = false);
+    w.spend("4200", "Swiggy", "2026-11-03T08:00:00Z");
+    let b = Budget {
+        id: Uuid::from_u128(99),
+        user_id: w.user,
+        category: Some(CategoryId("food_dining".into())),
+        period: BudgetPeriod::Month,
+        start_day: 1,
+        limit: Money { minor: inr().parse_amount("5000").unwrap(), currency: inr() },
+        updated_at: ts("2026-11-10T08:00:00Z"),
+    };
+    let out = w.send(Event::BudgetSet { budget: b.clone() });
+    assert_eq!(rules(&out.alerts), [AlertRule::BudgetThreshold], "{:?}", out.alerts);
+    assert_eq!(out.alerts[0].numbers["threshold"], "80");
+    // Raising the limit does not announce the lower level afterwards.
+    let raised = Budget { limit: Money { minor: inr().parse_amount("8000").unwrap(), currency: inr() }, ..b };
+    let out = w.send(Event::BudgetSet { budget: raised });
+    assert!(out.alerts.is_empty(), "{:?}", out.alerts);
+}
