@@ -227,6 +227,15 @@ pub enum Event {
         /// When the reminder arrived.
         reminded_at: Timestamp,
     },
+    /// Bills a payment settled (no more due-soon alerts for them).
+    BillsSettled {
+        /// Owner.
+        user_id: UserId,
+        /// The bills.
+        bill_ids: Vec<Uuid>,
+        /// The paying entry.
+        entry_id: EntryId,
+    },
     /// The user acknowledged an alert; it is hidden from then on.
     AlertAcknowledged {
         /// Owner.
@@ -250,6 +259,7 @@ impl Event {
             | Event::SettingsChanged { user_id, .. }
             | Event::EntryRecategorised { user_id, .. }
             | Event::BudgetRemoved { user_id, .. }
+            | Event::BillsSettled { user_id, .. }
             | Event::AlertAcknowledged { user_id, .. } => *user_id,
         }
     }

@@ -138,6 +138,15 @@ pub enum Processed {
     },
     /// A raised alert; an id already stored is ignored.
     Alert(Alert),
+    /// A bill reminder: kept while due (for due-soon alerts), dropped once paid.
+    Bill(crate::inbox::Bill),
+    /// Bills paid: dropped.
+    BillsSettled {
+        /// Owner.
+        user_id: UserId,
+        /// The bills.
+        bill_ids: Vec<Uuid>,
+    },
     /// An alert acknowledged by its user.
     AlertAcked {
         /// Owner.
@@ -161,6 +170,9 @@ pub struct UserProfile {
     pub budgets: Vec<Budget>,
     /// Every alert raised, acknowledged ones included, newest first.
     pub alerts: Vec<Alert>,
+    /// Bills due, as the processors know them (for due-soon alerts).
+    #[serde(default)]
+    pub bills: Vec<crate::inbox::Bill>,
 }
 
 /// Filters and cursor for listing entries, newest first.

@@ -407,8 +407,15 @@ impl SmsIngest {
             at: item.received_at,
         };
         // The entry is durable; a failure to mark a bill paid must not fail the message.
-        if let Err(e) = self.inbox.settle(&payment).await {
-            tracing::warn!(error = %e, entry = %entry_id, "could not check bills against a payment");
+        match self.inbox.settle(&payment).await {
+            Err(e) => tracing::warn!(error = %e, entry = %entry_id, "could not check bills against a payment"),
+            Ok(bill_ids) if !bill_ids.is_empty() => {
+                let settled = Event::BillsSettled { user_id: user.id, bill_ids, entry_id };
+                if let Err(e) = self.log.append(vec![settled]).await {
+                    tracing::warn!(error = %e, entry = %entry_id, "paid bills not published for alerts");
+                }
+            }
+            Ok(_) => {}
         }
         Ok(Ok((SmsStatus::Entered, entry_id, position)))
     }

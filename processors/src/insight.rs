@@ -60,6 +60,8 @@ pub struct UserInsight {
     merchants: HashSet<String>,
     /// Recent expenses by event time, for the velocity rule.
     recent: BTreeMap<(Timestamp, EntryId), (i64, Currency)>,
+    /// Bills due, by id.
+    bills: BTreeMap<Uuid, Bill>,
     fired: HashSet<Uuid>,
 }
 
@@ -86,6 +88,7 @@ impl UserInsight {
             history: HashMap::new(),
             merchants: HashSet::new(),
             recent: BTreeMap::new(),
+            bills: profile.bills.iter().map(|b| (b.id, b.clone())).collect(),
             fired: profile.alerts.iter().map(|a| a.id).collect(),
         };
         let since = now.checked_sub(SignedDuration::from_hours(24 * cfg.window_days)).unwrap_or(Timestamp::MIN);
@@ -325,7 +328,19 @@ impl Insights {
                 Outcome { processed: Some(Processed::Alert(alert)), alerts: vec![] }
             }
             Event::BillReminder { bill, reminded_at } => {
-                Outcome { processed: None, alerts: self.bill_alert(state, &bill, reminded_at, raised_at) }
+                if bill.status == BillStatus::Due {
+                    state.bills.insert(bill.id, bill.clone());
+                } else {
+                    state.bills.remove(&bill.id);
+                }
+                let alerts = self.bill_alert(state, &bill, reminded_at, None, raised_at);
+                Outcome { processed: Some(Processed::Bill(bill)), alerts }
+            }
+            Event::BillsSettled { user_id, bill_ids, .. } => {
+                for id in &bill_ids {
+                    state.bills.remove(id);
+                }
+                Outcome { processed: Some(Processed::BillsSettled { user_id, bill_ids }), alerts: vec![] }
             }
             Event::AlertAcknowledged { user_id, alert_id, at } => {
                 Outcome { processed: Some(Processed::AlertAcked { user_id, alert_id, at }), alerts: vec![] }
@@ -438,6 +453,10 @@ impl Insights {
                 when,
             );
         }
+        let bills: Vec<Bill> = state.bills.values().cloned().collect();
+        for b in &bills {
+            out.extend(self.bill_alert(state, b, e.occurred_at, Some(e.id), raised_at));
+        }
         if e.kind != EntryKind::Expense {
             return out;
         }
@@ -509,18 +528,20 @@ impl Insights {
         out
     }
 
-    /// A reminder for a bill due within `bill_due.days_before` days of the SMS.
+    /// A reminder for a bill due within `bill_due.days_before` days of `at`
+    /// (the reminder SMS, or a later entry of the user: alerts read no clock).
     fn bill_alert(
         &self,
         state: &mut UserInsight,
         bill: &Bill,
-        reminded_at: Timestamp,
+        at: Timestamp,
+        entry: Option<EntryId>,
         raised_at: Timestamp,
     ) -> Vec<Alert> {
         let mut out = Vec::new();
         let r = &self.alerts.bill_due;
         let (Some(due), true) = (bill.due_date, r.enabled) else { return out };
-        let days = days_between(local_date(reminded_at, &state.tz), due);
+        let days = days_between(local_date(at, &state.tz), due);
         if !(0..=r.days_before).contains(&days) || bill.status != BillStatus::Due {
             return out;
         }
@@ -538,7 +559,7 @@ impl Insights {
             ("days", days.to_string()),
         ]);
         let sw = (bill.id.to_string(), due.to_string());
-        self.fire(state, &mut out, AlertRule::BillDue, r.severity, &r.message, sw, n, (None, reminded_at, raised_at));
+        self.fire(state, &mut out, AlertRule::BillDue, r.severity, &r.message, sw, n, (entry, at, raised_at));
         out
     }
 

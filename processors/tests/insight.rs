@@ -344,6 +344,7 @@ fn replays_raise_the_same_ids_and_never_twice() {
         learned: vec![],
         budgets: w.state.budgets().cloned().collect(),
         alerts: first.clone(),
+        bills: vec![],
     };
     let mut state = UserInsight::build(
         w.user,
@@ -415,4 +416,41 @@ fn a_budget_set_after_spending_says_where_it_stands() {
     let raised = Budget { limit: Money { minor: inr().parse_amount("8000").unwrap(), currency: inr() }, ..b };
     let out = w.send(Event::BudgetSet { budget: raised });
     assert!(out.alerts.is_empty(), "{:?}", out.alerts);
+}
+
+#[test]
+fn a_bill_reminded_early_is_announced_when_a_later_entry_comes_near_the_due_date() {
+    use spendstream_core::inbox::{Bill, BillStatus};
+    let mut w = World::new();
+    let user = w.user;
+    let bill = |id: u128| Bill {
+        id: Uuid::from_u128(id),
+        user_id: user,
+        sender: "AD-ICICIB".into(),
+        account_last4: Some("4004".into()),
+        currency: "INR".into(),
+        amount_due_minor: 500_000,
+        min_due_minor: None,
+        due_date: Some("2026-11-25".parse().unwrap()),
+        status: BillStatus::Due,
+        paid_by: None,
+        paid_at: None,
+        sms_id: Uuid::from_u128(id + 1),
+        received_at: ts("2026-11-02T04:00:00Z"),
+    };
+    let (early, paid) = (bill(80), bill(90));
+    for b in [&early, &paid] {
+        let out = w.send(Event::BillReminder { bill: b.clone(), reminded_at: ts("2026-11-02T04:00:00Z") });
+        assert!(out.alerts.is_empty(), "23 days ahead: {:?}", out.alerts);
+        assert!(matches!(out.processed, Some(Processed::Bill(_))), "the store keeps it for later");
+    }
+    let out = w.send(Event::BillsSettled { user_id: w.user, bill_ids: vec![paid.id], entry_id: EntryId(Uuid::nil()) });
+    assert!(matches!(out.processed, Some(Processed::BillsSettled { .. })));
+    let (_, a) = w.spend("100", "Chai Point", "2026-11-10T04:00:00Z");
+    assert!(a.is_empty(), "15 days ahead: {a:?}");
+    let (_, a) = w.spend("100", "Chai Point", "2026-11-21T04:00:00Z");
+    assert_eq!(rules(&a), [AlertRule::BillDue], "4 days ahead, the paid bill stays quiet: {a:?}");
+    assert_eq!(a[0].subject, early.id.to_string());
+    let (_, a) = w.spend("100", "Chai Point", "2026-11-22T04:00:00Z");
+    assert!(a.is_empty(), "once: {a:?}");
 }

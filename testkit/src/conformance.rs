@@ -165,6 +165,39 @@ pub async fn profile_story(store: Arc<dyn AnalyticsStore>) -> UserId {
     assert_eq!(p.alerts[1].message, first.message, "the first copy stays");
     assert!(p.alerts[1].acknowledged_at.is_some());
     assert_eq!(store.profile(user()).await.expect("profile"), Default::default(), "an unknown user has nothing");
+
+    // Due bills are kept for due-soon alerts until paid.
+    let due = Bill {
+        id: uuid::Uuid::now_v7(),
+        user_id: u,
+        sender: "VM-HDFCBK".into(),
+        account_last4: Some("7712".into()),
+        currency: "INR".into(),
+        amount_due_minor: 1_845_000,
+        min_due_minor: Some(92_000),
+        due_date: Some(date(2026, 11, 5)),
+        status: BillStatus::Due,
+        paid_by: None,
+        paid_at: None,
+        sms_id: uuid::Uuid::now_v7(),
+        received_at: "2026-10-20T00:00:00Z".parse().expect("instant"),
+    };
+    let paid = Bill { id: uuid::Uuid::now_v7(), ..due.clone() };
+    let paid_later = Bill { id: uuid::Uuid::now_v7(), ..due.clone() };
+    store
+        .apply(
+            vec![
+                Processed::Bill(due.clone()),
+                Processed::Bill(paid.clone()),
+                Processed::Bill(paid_later.clone()),
+                Processed::BillsSettled { user_id: u, bill_ids: vec![paid.id] },
+                Processed::Bill(Bill { status: BillStatus::Paid, ..paid_later }),
+            ],
+            &pos(4),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(store.profile(u).await.expect("profile").bills, vec![due]);
     u
 }
 

@@ -34,6 +34,7 @@ async fn embedded_store_profiles_survive_a_snapshot() {
     assert_eq!(back.profile(u).await.unwrap().alerts, before.alerts);
     assert_eq!(back.profile(u).await.unwrap().budgets, before.budgets);
     assert_eq!(back.profile(u).await.unwrap().learned, before.learned);
+    assert_eq!(back.profile(u).await.unwrap().bills, before.bills);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use spendstream_core::inbox::{Bill, BillStatus};
 use spendstream_core::insight::{Alert, Budget, LearnedRule, best_rule, merchant_key};
 use spendstream_core::period::{local_date, parse_time_zone};
 use spendstream_core::ports::{Cursor, ListQuery, Page, Processed, UserProfile};
@@ -50,6 +51,8 @@ pub struct UserState {
     pub(crate) budgets: BTreeMap<Uuid, Budget>,
     /// Alerts by id.
     pub(crate) alerts: HashMap<Uuid, Alert>,
+    /// Due bills by id.
+    pub(crate) bills: BTreeMap<Uuid, Bill>,
     /// Bumped by every change a read could see.
     pub(crate) version: u64,
 }
@@ -68,6 +71,7 @@ impl Default for UserState {
             learned: BTreeMap::new(),
             budgets: BTreeMap::new(),
             alerts: HashMap::new(),
+            bills: BTreeMap::new(),
             version: 0,
         }
     }
@@ -169,6 +173,7 @@ impl UserState {
             learned: self.learned.values().cloned().collect(),
             budgets: self.budgets.values().cloned().collect(),
             alerts,
+            bills: self.bills.values().cloned().collect(),
         }
     }
 
@@ -191,6 +196,13 @@ impl UserState {
                 }
                 _ => false,
             },
+            Processed::Bill(b) if b.status == BillStatus::Due => {
+                self.bills.insert(b.id, b.clone()).is_none_or(|old| old != b)
+            }
+            Processed::Bill(b) => self.bills.remove(&b.id).is_some(),
+            Processed::BillsSettled { bill_ids, .. } => {
+                bill_ids.iter().fold(false, |changed, id| self.bills.remove(id).is_some() || changed)
+            }
             _ => false,
         };
         if changed {
@@ -204,6 +216,7 @@ impl UserState {
         self.learned = p.learned.into_iter().map(|r| (r.merchant_key.clone(), r)).collect();
         self.budgets = p.budgets.into_iter().map(|b| (b.id, b)).collect();
         self.alerts = p.alerts.into_iter().map(|a| (a.id, a)).collect();
+        self.bills = p.bills.into_iter().map(|b| (b.id, b)).collect();
     }
 
     /// New settings: re-cuts the daily windows if the zone changed.

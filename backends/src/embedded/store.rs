@@ -151,7 +151,7 @@ impl EmbeddedStore {
             .filter_map(|(k, v)| {
                 let mut p = v.read().profile();
                 p.settings = None;
-                let empty = p.learned.is_empty() && p.budgets.is_empty() && p.alerts.is_empty();
+                let empty = p.learned.is_empty() && p.budgets.is_empty() && p.alerts.is_empty() && p.bills.is_empty();
                 (!empty).then_some((*k, p))
             })
             .collect()
@@ -247,7 +247,13 @@ impl AnalyticsStore for EmbeddedStore {
                     let user = a.user_id;
                     self.user_or_new(user).write().apply_profile_change(p);
                 }
-                Processed::BudgetRemoved { user_id, .. } | Processed::AlertAcked { user_id, .. } => {
+                Processed::Bill(ref b) => {
+                    let user = b.user_id;
+                    self.user_or_new(user).write().apply_profile_change(p);
+                }
+                Processed::BudgetRemoved { user_id, .. }
+                | Processed::AlertAcked { user_id, .. }
+                | Processed::BillsSettled { user_id, .. } => {
                     self.user_or_new(user_id).write().apply_profile_change(p);
                 }
             }
