@@ -201,7 +201,11 @@ impl UserState {
             }
             Processed::Bill(b) => self.bills.remove(&b.id).is_some(),
             Processed::BillsSettled { bill_ids, .. } => {
-                bill_ids.iter().fold(false, |changed, id| self.bills.remove(id).is_some() || changed)
+                let before = self.bills.len();
+                for id in &bill_ids {
+                    self.bills.remove(id);
+                }
+                self.bills.len() != before
             }
             _ => false,
         };
