@@ -112,26 +112,44 @@ impl LexiconBuilder {
         for (b, c) in classes.iter_mut().enumerate() {
             *c = class_of_lower[usize::from((b as u8).to_ascii_lowercase())];
         }
-        let flagged = |target: u32| if ends[target as usize].is_empty() { target } else { target | HAS_ENDS };
-        let mut nodes = Vec::with_capacity(edges.len());
-        let mut children = Vec::new();
-        for e in &edges {
+        // One flat array: node `n` is its header word at `trie[n]` (lowest class, highest
+        // class, index of its keyword list) followed by one word per class in that range
+        // (the flagged child, or 0), so a step reads one place in memory.
+        let span = |e: &[(u8, u32)]| {
             let lo = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).min().unwrap_or(1);
             let hi = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).max().unwrap_or(0);
-            let base = children.len();
-            if hi >= lo {
-                children.resize(base + usize::from(hi - lo) + 1, 0);
-            }
+            (lo, hi)
+        };
+        let mut offset = vec![0u32; edges.len()];
+        let mut size = 0usize;
+        for (n, e) in edges.iter().enumerate() {
+            offset[n] = u32::try_from(size).unwrap_or(u32::MAX);
+            let (lo, hi) = span(e);
+            size += 1 + if hi >= lo { usize::from(hi - lo) + 1 } else { 0 };
+        }
+        let mut end_slots = vec![(0u32, 0u32)];
+        let mut end_list = Vec::new();
+        let mut trie = vec![0u32; size];
+        for (n, e) in edges.iter().enumerate() {
+            let (lo, hi) = span(e);
+            let at = offset[n] as usize;
+            let slot = if ends[n].is_empty() {
+                0
+            } else {
+                end_slots.push((end_list.len() as u32, ends[n].len() as u32));
+                end_list.extend_from_slice(&ends[n]);
+                end_slots.len() - 1
+            };
+            trie[at] = u32::from(lo) | u32::from(hi) << 8 | (slot as u32) << 16;
             for &(b, target) in e {
-                children[base + usize::from(class_of_lower[usize::from(b)] - lo)] = flagged(target);
+                trie[at + 1 + usize::from(class_of_lower[usize::from(b)] - lo)] = flagged(&ends, &offset, target);
             }
-            nodes.push(Node { base: base as u32, lo, hi });
         }
         let mut root = [0u32; 256];
         for (b, r) in root.iter_mut().enumerate() {
             let lower = (b as u8).to_ascii_lowercase();
             if let Some(&(_, target)) = edges[0].iter().find(|e| e.0 == lower) {
-                *r = flagged(target);
+                *r = flagged(&ends, &offset, target);
             }
         }
         let mut start_kind = [0u8; 256];
@@ -143,14 +161,14 @@ impl LexiconBuilder {
                 _ => 0,
             };
         }
-        let mut end_ranges = Vec::with_capacity(edges.len());
-        let mut end_list = Vec::new();
-        for x in &ends {
-            end_ranges.push((end_list.len() as u32, x.len() as u32));
-            end_list.extend_from_slice(x);
-        }
-        Lexicon { classes, root, start_kind, nodes, children, end_ranges, ends: end_list }
+        Lexicon { classes, root, start_kind, trie, end_slots, ends: end_list }
     }
+}
+
+/// The trie word for a step to node `target`: its offset, flagged when keywords end there.
+fn flagged(ends: &[Vec<(KeywordId, bool)>], offset: &[u32], target: u32) -> u32 {
+    let at = offset[target as usize];
+    if ends[target as usize].is_empty() { at } else { at | HAS_ENDS }
 }
 
 /// ASCII-lowercases; other characters are lowercased too (the matcher folds ASCII only).
@@ -161,41 +179,22 @@ fn ascii_lower(s: &str) -> String {
 /// Set on a transition whose target node ends at least one keyword.
 const HAS_ENDS: u32 = 1 << 31;
 
-/// A trie node: its children for classes `lo..=hi` are `children[base..]`.
-#[derive(Clone, Copy, Debug)]
-struct Node {
-    base: u32,
-    lo: u8,
-    hi: u8,
-}
-
 /// Compiled keyword trie, kept small (a few tens of KiB) so a walk stays in cache.
 #[derive(Debug)]
 pub struct Lexicon {
     /// Byte (either ASCII case) to class; 0 for bytes in no keyword.
     classes: [u8; 256],
-    /// Byte (either ASCII case) to the root's child.
+    /// Byte (either ASCII case) to the root's child (flagged offset), or 0.
     root: [u32; 256],
     /// Per byte: [`IS_WORD`], [`BEGINS_WORD`], [`BEGINS_ALWAYS`].
     start_kind: [u8; 256],
-    nodes: Vec<Node>,
-    /// Child node (0: none), with [`HAS_ENDS`] set when that node ends keywords.
-    children: Vec<u32>,
-    /// Per node: start and length of its keywords in `ends`.
-    end_ranges: Vec<(u32, u32)>,
+    /// The nodes: per node a header (bits 0-7 lowest child class, 8-15 highest, 16-31 its
+    /// slot in `end_slots`, 0 for none), then its children for the classes in that range:
+    /// the child's offset in this array, with [`HAS_ENDS`] when keywords end there, or 0.
+    trie: Vec<u32>,
+    /// Start and length in `ends` of the keywords ending at a node; slot 0 is unused.
+    end_slots: Vec<(u32, u32)>,
     ends: Vec<(KeywordId, bool)>,
-}
-
-impl Lexicon {
-    /// The child of `node` for byte `b`, flagged, or 0.
-    fn step(&self, node: usize, b: u8) -> u32 {
-        let c = self.classes[usize::from(b)];
-        let n = self.nodes[node];
-        if c < n.lo || c > n.hi {
-            return 0;
-        }
-        self.children[n.base as usize + usize::from(c - n.lo)]
-    }
 }
 
 /// A set of keywords to test against [`Hits`]: a list when short, a bit mask (only its
@@ -275,41 +274,59 @@ impl Lexicon {
         let mut hits = Hits { present: [0; WORDS], list: Vec::with_capacity(32) };
         let bytes = text.as_bytes();
         // A keyword starts at a word start or at any punctuation character; the trie is
-        // walked only from those whose byte begins some keyword.
-        // `after_word` is BEGINS_WORD when the previous byte is a word character.
-        let mut after_word = 0u8;
-        for (start, &b) in bytes.iter().enumerate() {
+        // walked only from those whose byte begins some keyword. Past a word start the
+        // rest of the word is skipped in a tight loop (no keyword starts inside a word).
+        let mut start = 0;
+        while let Some(&b) = bytes.get(start) {
             let kind = self.start_kind[usize::from(b)];
-            let begin = (kind & BEGINS_ALWAYS) | (kind & BEGINS_WORD & !after_word);
-            after_word = (kind & IS_WORD) << 1;
-            if begin != 0 {
+            if kind & (BEGINS_WORD | BEGINS_ALWAYS) != 0 {
                 self.walk(bytes, start, &mut hits);
+            }
+            start += 1;
+            if kind & IS_WORD != 0 {
+                while bytes.get(start).is_some_and(|&n| word_byte(n)) {
+                    start += 1;
+                }
             }
         }
         hits
     }
 
     /// Records every keyword that starts at byte `start`.
+    #[inline]
     fn walk(&self, bytes: &[u8], start: usize, hits: &mut Hits) {
         let Some(&first) = bytes.get(start) else { return };
         let mut t = self.root[usize::from(first)];
         let mut i = start + 1;
         while t != 0 {
             let node = (t & !HAS_ENDS) as usize;
+            let header = self.trie[node];
             if t & HAS_ENDS != 0 {
-                let (from, len) = self.end_ranges[node];
-                for &(id, needs_after) in &self.ends[from as usize..(from + len) as usize] {
-                    if needs_after && bytes.get(i).is_some_and(|&b| word_byte(b)) {
-                        continue;
-                    }
-                    let idx = usize::from(id);
-                    hits.present[idx / 64] |= 1u64 << (idx % 64);
-                    hits.list.push(Hit { id, start, end: i });
-                }
+                self.record(bytes, start, i, header, hits);
             }
             let Some(&b) = bytes.get(i) else { break };
-            t = self.step(node, b);
+            let c = u32::from(self.classes[usize::from(b)]);
+            let (lo, hi) = (header & 0xff, (header >> 8) & 0xff);
+            if c < lo || c > hi {
+                break;
+            }
+            t = self.trie[node + 1 + (c - lo) as usize];
             i += 1;
+        }
+    }
+
+    /// Records the keywords that end at the node with `header`, spanning `start..end`.
+    #[inline(never)]
+    fn record(&self, bytes: &[u8], start: usize, end: usize, header: u32, hits: &mut Hits) {
+        let (from, len) = self.end_slots[(header >> 16) as usize];
+        let next_is_word = bytes.get(end).is_some_and(|&b| word_byte(b));
+        for &(id, needs_after) in &self.ends[from as usize..(from + len) as usize] {
+            if needs_after && next_is_word {
+                continue;
+            }
+            let idx = usize::from(id);
+            hits.present[idx / 64] |= 1u64 << (idx % 64);
+            hits.list.push(Hit { id, start, end });
         }
     }
 }
