@@ -252,6 +252,8 @@ pub(crate) enum SenderPattern {
     Exact(String),
     Suffix(String),
     Prefix(String),
+    /// `*text*`: the id contains the text.
+    Contains(String),
     Glob(Vec<u8>),
 }
 
@@ -265,41 +267,66 @@ impl SenderPattern {
             SenderPattern::Suffix(rest.to_string())
         } else if let Some(rest) = p.strip_suffix('*').filter(|r| !wild(r)) {
             SenderPattern::Prefix(rest.to_string())
+        } else if let Some(rest) = p.strip_prefix('*').and_then(|r| r.strip_suffix('*')).filter(|r| !wild(r)) {
+            SenderPattern::Contains(rest.to_string())
         } else {
             SenderPattern::Glob(p.into_bytes())
         }
     }
 
     /// `sender` must already be ASCII-lowercased.
-    pub fn matches(&self, sender: &str) -> bool {
+    pub fn matches(&self, sender: &[u8]) -> bool {
         match self {
-            SenderPattern::Exact(p) => sender == p,
-            SenderPattern::Suffix(p) => sender.ends_with(p.as_str()),
-            SenderPattern::Prefix(p) => sender.starts_with(p.as_str()),
-            SenderPattern::Glob(p) => glob_match(p, sender.as_bytes()),
+            SenderPattern::Exact(p) => sender == p.as_bytes(),
+            SenderPattern::Suffix(p) => sender.ends_with(p.as_bytes()),
+            SenderPattern::Prefix(p) => sender.starts_with(p.as_bytes()),
+            SenderPattern::Contains(p) => {
+                let p = p.as_bytes();
+                p.is_empty() || sender.windows(p.len()).any(|w| w == p)
+            }
+            SenderPattern::Glob(p) => glob_match(p, sender),
         }
     }
 }
 
-/// Sender lookup: exact ids in a sorted list, suffix and prefix patterns bucketed by their
+/// FNV-1a: a cheap hash for the short sender ids of the exact-match table.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Sender lookup: exact ids in a hash table, suffix and prefix patterns bucketed by their
 /// last / first byte, the rest in a list. The answer is the lowest group (file order) with
 /// a matching pattern.
 #[derive(Debug)]
 pub(crate) struct SenderIndex {
-    /// Sorted by id: (lowercase sender id, group).
-    exact: Vec<(String, usize)>,
+    /// Lowercase sender id to the first group that lists it.
+    exact: HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<Fnv>>,
     /// By last byte: (group, lowercase suffix), in group order.
     suffixes: Vec<Vec<(usize, String)>>,
     /// By first byte: (group, lowercase prefix), in group order.
     prefixes: Vec<Vec<(usize, String)>>,
-    /// Globs and empty suffixes / prefixes, in group order.
+    /// Globs, `*text*` and empty suffixes / prefixes, in group order.
     others: Vec<(usize, SenderPattern)>,
 }
 
 impl Default for SenderIndex {
     fn default() -> Self {
         SenderIndex {
-            exact: Vec::new(),
+            exact: HashMap::default(),
             suffixes: vec![Vec::new(); 256],
             prefixes: vec![Vec::new(); 256],
             others: Vec::new(),
@@ -311,9 +338,7 @@ impl SenderIndex {
     fn add(&mut self, group: usize, pattern: SenderPattern) {
         match pattern {
             SenderPattern::Exact(lit) => {
-                if !self.exact.iter().any(|(k, _)| *k == lit) {
-                    self.exact.push((lit, group));
-                }
+                self.exact.entry(lit.into_bytes().into_boxed_slice()).or_insert(group);
             }
             SenderPattern::Suffix(p) if !p.is_empty() => {
                 let last = p.as_bytes()[p.len() - 1];
@@ -326,37 +351,34 @@ impl SenderIndex {
 
     /// The first group (in file order) with a pattern matching `sender`.
     pub fn group(&self, sender: &str) -> Option<usize> {
-        let trimmed = sender.trim();
+        let trimmed = sender.trim().as_bytes();
         let mut buf = [0u8; 64];
         let owned;
-        let lower: &str = if trimmed.len() <= buf.len() {
+        let lower: &[u8] = if trimmed.len() <= buf.len() {
             let b = &mut buf[..trimmed.len()];
-            b.copy_from_slice(trimmed.as_bytes());
+            b.copy_from_slice(trimmed);
             b.make_ascii_lowercase();
-            // ASCII lowercasing keeps UTF-8 valid.
-            std::str::from_utf8(b).unwrap_or_default()
+            b
         } else {
             owned = trimmed.to_ascii_lowercase();
             &owned
         };
-        let exact = self.exact.binary_search_by(|(k, _)| k.as_str().cmp(lower)).ok().map(|i| self.exact[i].1);
-        let mut best = exact.unwrap_or(usize::MAX);
-        let bytes = lower.as_bytes();
-        if let Some(&last) = bytes.last() {
+        let mut best = self.exact.get(lower).copied().unwrap_or(usize::MAX);
+        if let (Some(&first), Some(&last)) = (lower.first(), lower.last()) {
             for (g, p) in &self.suffixes[usize::from(last)] {
                 if *g >= best {
                     break;
                 }
-                if lower.ends_with(p.as_str()) {
+                if lower.ends_with(p.as_bytes()) {
                     best = *g;
                     break;
                 }
             }
-            for (g, p) in &self.prefixes[usize::from(bytes[0])] {
+            for (g, p) in &self.prefixes[usize::from(first)] {
                 if *g >= best {
                     break;
                 }
-                if lower.starts_with(p.as_str()) {
+                if lower.starts_with(p.as_bytes()) {
                     best = *g;
                     break;
                 }
@@ -1148,7 +1170,6 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             sender_index.add(g, SenderPattern::new(&pattern_text(p)));
         }
     }
-    sender_index.exact.sort();
     // The money macros must compile on their own.
     rx("macros", "money", "{{money}}")?;
     rx("macros", "moneyb", "{{moneyb:amount}}")?;
@@ -1200,6 +1221,7 @@ fn pattern_text(p: &SenderPattern) -> String {
         SenderPattern::Exact(s) => s.clone(),
         SenderPattern::Suffix(s) => format!("*{s}"),
         SenderPattern::Prefix(s) => format!("{s}*"),
+        SenderPattern::Contains(s) => format!("*{s}*"),
         SenderPattern::Glob(b) => String::from_utf8_lossy(b).into_owned(),
     }
 }
