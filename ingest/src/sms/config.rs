@@ -5,6 +5,7 @@ use super::lexicon::{KeywordSet, Lexicon, LexiconBuilder};
 use super::{Channel, Direction, SmsClass, SmsConfigError};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 // ----------------------------------------------------------------------------------------
@@ -454,20 +455,23 @@ pub(crate) struct Rewrites {
 }
 
 impl Rewrites {
-    /// Applies each matching rewrite once, in order.
-    pub fn apply(&self, s: &mut String) {
+    /// Applies each matching rewrite once (a repeating one up to six times), in order;
+    /// copies the text only when a rewrite changes it.
+    pub fn apply<'s>(&self, mut s: Cow<'s, str>) -> Cow<'s, str> {
         for rw in &self.list {
             for _ in 0..if rw.repeat { 6 } else { 1 } {
-                if !rw.re.is_match(s) {
+                if !rw.re.is_match(&s) {
                     break;
                 }
-                let out = rw.re.replace_all(s, rw.replace.as_str()).into_owned();
-                if out == *s {
+                let out = rw.re.replace_all(&s, rw.replace.as_str());
+                if *out == *s {
                     break;
                 }
-                *s = out;
+                let out = out.into_owned();
+                s = Cow::Owned(out);
             }
         }
+        s
     }
 }
 

@@ -1,6 +1,7 @@
 //! Turning a raw counterparty span into the name a person would use.
 
 use super::config::{MerchantRules, Rewrites};
+use std::borrow::Cow;
 
 /// Longest merchant name kept, in characters.
 const MAX_CHARS: usize = 60;
@@ -29,13 +30,13 @@ pub(crate) fn clean(rules: &MerchantRules, raw: &str, extra: Option<&Rewrites>, 
     if rules.reject.as_ref().is_some_and(|re| re.is_match(s)) {
         return None;
     }
-    let mut owned = s.to_string();
+    let mut rewritten = Cow::Borrowed(s);
     if let Some(extra) = extra {
-        extra.apply(&mut owned);
+        rewritten = extra.apply(rewritten);
     }
-    rules.rewrites.apply(&mut owned);
+    let rewritten = rules.rewrites.apply(rewritten);
     let before = s;
-    let s = owned.trim_matches(TRIM);
+    let s = rewritten.trim_matches(TRIM);
     // Unchanged by the rewrites: the VPA and reject-pattern checks above already passed
     // (and the reject-prefix check too, for a generic candidate).
     let unchanged = s == before;
@@ -59,9 +60,9 @@ fn rejected_prefix(rules: &MerchantRules, s: &str) -> bool {
     rules.reject_prefixes.longest_word_prefix(s.as_bytes(), true).is_some()
 }
 
-/// The raw name after a prefix word ending at byte `from`: skips spaces and an honorific,
-/// then runs to the end of the clause.
-pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Option<(usize, usize)> {
+/// Where the raw name after a prefix word ending at byte `from` starts: after spaces and an
+/// honorific. `None` when a word prefix is not followed by a space.
+pub(crate) fn span_start(rules: &MerchantRules, text: &str, from: usize) -> Option<usize> {
     let rest = text.get(from..)?;
     let trimmed = rest.trim_start_matches([' ', '\t', '\u{a0}']);
     if trimmed.len() == rest.len() && !rest.is_empty() && text[..from].ends_with(char::is_alphanumeric) {
@@ -70,34 +71,52 @@ pub(crate) fn span_after(rules: &MerchantRules, text: &str, from: usize) -> Opti
     }
     let mut start = from + (rest.len() - trimmed.len());
     // Honorific ("Mr.", "M.", "Mrs") followed by a space.
-    if let Some(word_end) = trimmed.find([' ', '\t'])
+    if let Some(word_end) = trimmed.bytes().position(|b| b == b' ' || b == b'\t')
         && is_title(rules, &trimmed[..word_end])
     {
         let after = &trimmed[word_end..];
         let skipped = after.len() - after.trim_start().len();
         start += word_end + skipped;
     }
+    Some(start)
+}
+
+/// Where a raw name starting at byte `start` ends: at the end of the clause (or after 100
+/// bytes). Equal to `start` when the name is empty.
+pub(crate) fn span_end(text: &str, start: usize) -> usize {
     let body = &text[start..];
-    let mut end = start;
-    let mut chars = body.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let stop = match c {
-            '\n' | '\r' | ',' | ';' | '(' | ')' | '!' | '?' | ':' | '"' | '[' | ']' => true,
-            '.' => {
+    let bytes = body.as_bytes();
+    // `i` is always at the start of a character; every stop character is ASCII.
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let stop = match b {
+            b'\n' | b'\r' | b',' | b';' | b'(' | b')' | b'!' | b'?' | b':' | b'"' | b'[' | b']' => true,
+            b'.' => {
                 // "J. DE VRIES": a single capital before the dot is an initial.
                 let mut before = body[..i].chars().rev();
                 let initial =
                     before.next().is_some_and(char::is_uppercase) && before.next().is_none_or(|p| !p.is_alphanumeric());
-                !initial && chars.peek().is_none_or(|&(_, n)| n.is_whitespace() || matches!(n, '.' | ',' | ';'))
+                !initial
+                    && body[i + 1..].chars().next().is_none_or(|n| n.is_whitespace() || matches!(n, '.' | ',' | ';'))
             }
             _ => false,
         };
         if stop || i >= 100 {
             break;
         }
-        end = start + i + c.len_utf8();
+        i += utf8_len(b);
     }
-    (end > start).then_some((start, end))
+    start + i
+}
+
+/// Length of the UTF-8 sequence that starts with byte `first`.
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
 }
 
 /// True when `word` (lowercased) is a title, or a title followed by a dot ("Mr."; not "M").
@@ -148,6 +167,23 @@ fn title_case(s: &str) -> String {
     for (i, word) in s.split_whitespace().enumerate() {
         if i > 0 {
             out.push(' ');
+        }
+        if word.is_ascii() {
+            // The same steps without a lowercase copy of the word.
+            let small = |w: &str| word.eq_ignore_ascii_case(w);
+            let function_word =
+                word.len() <= 3 && ["of", "and", "the", "de", "la", "du", "von", "van", "da"].into_iter().any(small);
+            let start = out.len();
+            if (i > 0 && function_word) || !word.bytes().any(|b| b.is_ascii_digit()) {
+                out.push_str(word);
+                out[start..].make_ascii_lowercase();
+                if !(i > 0 && function_word) {
+                    out[start..start + 1].make_ascii_uppercase();
+                }
+            } else {
+                out.push_str(word);
+            }
+            continue;
         }
         let lower = word.to_lowercase();
         if i > 0 && matches!(lower.as_str(), "of" | "and" | "the" | "de" | "la" | "du" | "von" | "van" | "da") {

@@ -693,13 +693,17 @@ impl<'a> Ctx<'a> {
             Direction::Debit => &m.debit_prefix,
             Direction::Credit => &m.credit_prefix,
         };
-        // (span start, span end, needs a capital letter)
+        // (span start, span end, needs a capital letter). The end of a name after a prefix
+        // word depends on its start alone and is costly to find (it scans to the end of the
+        // clause), so it is found only when the candidates are tried, which stops at the
+        // first acceptable name.
+        const PENDING: usize = usize::MAX;
         let mut cands: Vec<(usize, usize, bool)> = Vec::new();
         // Per start, the longest prefix word there.
         for (_, end, tag) in longest_tagged(&self.hits.list, tags, 0, usize::MAX) {
             let capital = tag == config::PREFIX_CAPITAL;
-            if let Some((s, e)) = merchant::span_after(m, self.text, end) {
-                cands.push((s, e, capital));
+            if let Some(s) = merchant::span_start(m, self.text, end) {
+                cands.push((s, PENDING, capital));
             }
         }
         for p in &m.patterns {
@@ -715,25 +719,50 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        cands.sort_unstable();
-        cands.dedup_by_key(|c| (c.0, c.1));
-        for (s, e, capital) in cands {
-            // The name ends at the first stop word after its start.
-            let first_after = self.hits.list.partition_point(|h| h.start <= s);
-            let e = self.hits.list[first_after..]
-                .iter()
-                .take_while(|h| h.start < e)
-                .find(|h| m.stop[usize::from(h.id)])
-                .map_or(e, |h| h.start);
-            let raw = &self.text[s..e];
-            if capital && !raw.starts_with(|c: char| c.is_uppercase()) {
-                continue;
+        // Tried in (start, end, capital) order, each (start, end) once; an empty span never
+        // yields a name.
+        cands.sort_unstable_by_key(|c| c.0);
+        let mut i = 0;
+        while i < cands.len() {
+            let s = cands[i].0;
+            let n = cands[i..].iter().take_while(|c| c.0 == s).count();
+            let group = &mut cands[i..i + n];
+            i += n;
+            if group.iter().any(|c| c.1 == PENDING) {
+                let e = merchant::span_end(self.text, s);
+                for c in group.iter_mut().filter(|c| c.1 == PENDING) {
+                    c.1 = e;
+                }
             }
-            if let Some(name) = merchant::clean(m, raw, None, true) {
-                return Some(name);
+            group.sort_unstable();
+            let mut last = None;
+            for &(s, e, capital) in group.iter() {
+                if e <= s || last == Some(e) {
+                    continue;
+                }
+                last = Some(e);
+                if let Some(name) = self.merchant_candidate(s, e, capital) {
+                    return Some(name);
+                }
             }
         }
         None
+    }
+
+    /// The name in `s..e` (cut at the first stop word), if it is one.
+    fn merchant_candidate(&self, s: usize, e: usize, capital: bool) -> Option<String> {
+        let m = &self.rules.merchant;
+        let first_after = self.hits.list.partition_point(|h| h.start <= s);
+        let e = self.hits.list[first_after..]
+            .iter()
+            .take_while(|h| h.start < e)
+            .find(|h| m.stop[usize::from(h.id)])
+            .map_or(e, |h| h.start);
+        let raw = &self.text[s..e];
+        if capital && !raw.starts_with(|c: char| c.is_uppercase()) {
+            return None;
+        }
+        merchant::clean(m, raw, None, true)
     }
 
     fn gated<'r>(&'r self, list: &'r [config::Gated]) -> impl Iterator<Item = &'r config::Gated> {
