@@ -2,10 +2,10 @@
 
 /// Number of minor-unit digits of an ISO 4217 currency (2 unless listed).
 pub fn minor_units(currency: &str) -> u8 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+    match currency.as_bytes() {
+        b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG" | b"RWF" | b"UGX" | b"UYI"
+        | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
+        b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
         _ => 2,
     }
 }
@@ -50,24 +50,37 @@ const MAX_INT_DIGITS: usize = 15;
 ///
 /// Returns `None` when the text is not a plausible amount.
 pub fn normalise_number(text: &str, units: u8) -> Option<String> {
-    let mut digits = String::with_capacity(text.len());
+    // The digits go to a stack buffer (a heap one only for very long text).
+    let mut stack = [0u8; 64];
+    let mut heap;
+    let buf: &mut [u8] = if text.len() <= stack.len() {
+        &mut stack
+    } else {
+        heap = vec![0u8; text.len()];
+        &mut heap
+    };
+    let mut ndigits = 0usize;
     let mut seps: [(usize, u8); 8] = [(0, 0); 8];
     let mut nseps = 0usize;
     let mut had_space = false;
     for ch in text.chars() {
         match ch {
-            '0'..='9' => digits.push(ch),
+            '0'..='9' => {
+                buf[ndigits] = ch as u8;
+                ndigits += 1;
+            }
             ',' | '.' => {
-                if nseps == seps.len() || digits.is_empty() {
+                if nseps == seps.len() || ndigits == 0 {
                     return None;
                 }
-                seps[nseps] = (digits.len(), ch as u8);
+                seps[nseps] = (ndigits, ch as u8);
                 nseps += 1;
             }
             ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'' | '\u{2019}' => had_space = true,
             _ => return None,
         }
     }
+    let digits = &buf[..ndigits];
     if digits.is_empty() {
         return None;
     }
@@ -97,32 +110,29 @@ pub fn normalise_number(text: &str, units: u8) -> Option<String> {
         }
     };
     let (int_digits, frac_digits) = match decimal_at {
-        Some(at) => (&digits[..at], &digits[at..]),
-        None => (&digits[..], ""),
+        Some(at) => digits.split_at(at),
+        None => (digits, &[][..]),
     };
     if frac_digits.is_empty() && decimal_at.is_some() {
         return None;
     }
-    let int_digits = int_digits.trim_start_matches('0');
-    let int_digits = if int_digits.is_empty() { "0" } else { int_digits };
+    let first_non_zero = int_digits.iter().position(|&d| d != b'0').unwrap_or(int_digits.len());
+    let int_digits = if first_non_zero == int_digits.len() { &b"0"[..] } else { &int_digits[first_non_zero..] };
     if int_digits.len() > MAX_INT_DIGITS {
         return None;
     }
     let units = usize::from(units);
-    let mut frac = frac_digits.trim_end_matches('0').to_string();
-    if frac.len() > units {
-        // More precision than the currency has: keep what was written.
-        frac = frac_digits.to_string();
-    } else {
-        while frac.len() < units {
-            frac.push('0');
-        }
-    }
-    let mut out = String::with_capacity(int_digits.len() + 1 + frac.len());
-    out.push_str(int_digits);
-    if !frac.is_empty() {
+    let trimmed_len = frac_digits.iter().rposition(|&d| d != b'0').map_or(0, |p| p + 1);
+    // More precision than the currency has: keep what was written; else pad to `units`.
+    let (frac, pad) =
+        if trimmed_len > units { (frac_digits, 0) } else { (&frac_digits[..trimmed_len], units - trimmed_len) };
+    let mut out = String::with_capacity(int_digits.len() + 1 + frac.len() + pad);
+    // Only ASCII digits were stored.
+    out.extend(int_digits.iter().map(|&d| char::from(d)));
+    if !frac.is_empty() || pad > 0 {
         out.push('.');
-        out.push_str(&frac);
+        out.extend(frac.iter().map(|&d| char::from(d)));
+        out.extend(std::iter::repeat_n('0', pad));
     }
     Some(out)
 }

@@ -653,6 +653,11 @@ impl SmsRules {
             let i = self.mark_list.binary_search_by(|(k, _)| k.bytes().cmp(lower.clone())).ok()?;
             return Some(&self.mark_list[i].1);
         }
+        // A mark written exactly as a (lowercase) key ("₹", "€") is that key: lowercasing a
+        // lowercased string changes nothing.
+        if let Ok(i) = self.mark_list.binary_search_by(|(k, _)| k.as_str().cmp(mark)) {
+            return Some(&self.mark_list[i].1);
+        }
         self.currency_marks.get(&mark.to_lowercase())
     }
 
