@@ -108,6 +108,15 @@ impl MoneyScanner {
                 i += 1;
                 continue;
             }
+            if b[i].is_ascii_alphabetic() && i > 0 && ascii_word(b[i - 1]) {
+                // A letter inside a word starts neither a mark (those need a word boundary
+                // before a letter) nor a number; nor do the letters after it.
+                i += 1;
+                while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                    i += 1;
+                }
+                continue;
+            }
             if let Some(me) = self.mark_at(b, i) {
                 let after = skip_one_space(text, me, b.len());
                 let colon = if b.get(me) == Some(&b':') { skip_one_space(text, me + 1, b.len()) } else { me };
