@@ -497,41 +497,54 @@ pub(crate) struct Template {
 pub(crate) const PREFIX: u8 = 1;
 pub(crate) const PREFIX_CAPITAL: u8 = 2;
 
-/// One [`KeyTrie`] node: its edges (byte, node) and the value of the key ending there.
-#[derive(Debug, Default)]
-struct KeyNode {
-    edges: Vec<(u8, u32)>,
-    value: Option<u32>,
-}
-
 /// Lowercase keys in a byte trie: finds which keys a text starts with, one byte per step.
-#[derive(Debug, Default)]
+/// The root's children are found by table lookup; every other node's edges sit in one
+/// array.
+#[derive(Debug)]
 pub(crate) struct KeyTrie {
-    nodes: Vec<KeyNode>,
+    /// Per first byte, the node it leads to (0: none).
+    root: Vec<u32>,
+    /// Per node: start and length of its edges in `edges`, and the value of the key ending
+    /// there.
+    nodes: Vec<(u32, u32, Option<u32>)>,
+    /// (byte, node), grouped by node.
+    edges: Vec<(u8, u32)>,
 }
 
 impl KeyTrie {
     fn new(keys: impl IntoIterator<Item = (String, u32)>) -> Self {
-        let mut nodes = vec![KeyNode::default()];
+        let mut edges: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut values: Vec<Option<u32>> = vec![None];
         for (key, value) in keys {
             let mut at = 0usize;
             for &b in key.as_bytes() {
-                at = match nodes[at].edges.iter().find(|e| e.0 == b) {
+                at = match edges[at].iter().find(|e| e.0 == b) {
                     Some(e) => e.1 as usize,
                     None => {
-                        nodes.push(KeyNode::default());
-                        let new = nodes.len() - 1;
-                        nodes[at].edges.push((b, new as u32));
+                        edges.push(Vec::new());
+                        values.push(None);
+                        let new = edges.len() - 1;
+                        edges[at].push((b, new as u32));
                         new
                     }
                 };
             }
             // The empty key never matches (a prefix has at least one byte).
-            if at != 0 && nodes[at].value.is_none() {
-                nodes[at].value = Some(value);
+            if at != 0 && values[at].is_none() {
+                values[at] = Some(value);
             }
         }
-        KeyTrie { nodes }
+        let mut root = vec![0u32; 256];
+        for &(b, n) in &edges[0] {
+            root[usize::from(b)] = n;
+        }
+        let mut nodes = Vec::with_capacity(edges.len());
+        let mut flat = Vec::new();
+        for (e, v) in edges.iter().zip(values) {
+            nodes.push((flat.len() as u32, e.len() as u32, v));
+            flat.extend_from_slice(e);
+        }
+        KeyTrie { root, nodes, edges: flat }
     }
 
     /// The value of the longest key that `text` starts with and that ends at a word
@@ -539,19 +552,22 @@ impl KeyTrie {
     /// part of a non-ASCII character). With `fold`, ASCII capitals in `text` match the
     /// lowercase keys.
     pub fn longest_word_prefix(&self, text: &[u8], fold: bool) -> Option<u32> {
-        let mut node = 0usize;
+        let fold = |b: u8| if fold { b.to_ascii_lowercase() } else { b };
+        let mut node = self.root[usize::from(fold(*text.first()?))] as usize;
         let mut best = None;
-        for (i, &b) in text.iter().enumerate() {
-            let b = if fold { b.to_ascii_lowercase() } else { b };
-            let Some(&(_, next)) = self.nodes[node].edges.iter().find(|e| e.0 == b) else {
-                break;
-            };
-            node = next as usize;
-            if let Some(v) = self.nodes[node].value
+        let mut i = 0;
+        while node != 0 {
+            let (from, len, value) = self.nodes[node];
+            if let Some(v) = value
                 && text.get(i + 1).is_none_or(|&n| !(n.is_ascii_alphanumeric() || n >= 0x80))
             {
                 best = Some(v);
             }
+            i += 1;
+            let Some(&b) = text.get(i) else { break };
+            let b = fold(b);
+            node =
+                self.edges[from as usize..(from + len) as usize].iter().find(|e| e.0 == b).map_or(0, |e| e.1 as usize);
         }
         best
     }
