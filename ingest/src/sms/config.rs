@@ -410,6 +410,32 @@ pub(crate) struct SenderGroup {
 pub(crate) struct Gated {
     pub keywords: KeywordSet,
     pub re: Regex,
+    /// Index of the field's capture group.
+    pub group: Option<usize>,
+}
+
+/// Index of the capture group `name` of `re`, if it has one (found once, so a match is
+/// read without looking the name up).
+pub(crate) fn group_index(re: &Regex, name: &str) -> Option<usize> {
+    re.capture_names().position(|n| n == Some(name))
+}
+
+/// Indexes of the groups of one `{{money:NAME}}`: NAME, NAME_cur, NAME_alt, NAME_altcur,
+/// NAME_bare.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MoneyGroups {
+    pub num: Option<usize>,
+    pub cur: Option<usize>,
+    pub alt: Option<usize>,
+    pub altcur: Option<usize>,
+    pub bare: Option<usize>,
+}
+
+impl MoneyGroups {
+    pub fn new(re: &Regex, name: &str) -> Self {
+        let g = |suffix: &str| group_index(re, &format!("{name}{suffix}"));
+        MoneyGroups { num: g(""), cur: g("_cur"), alt: g("_alt"), altcur: g("_altcur"), bare: g("_bare") }
+    }
 }
 
 #[derive(Debug)]
@@ -418,6 +444,8 @@ pub(crate) struct MerchantPattern {
     pub direction: Option<Direction>,
     pub keywords: KeywordSet,
     pub re: Regex,
+    /// Index of the `merchant` group.
+    pub group: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -491,6 +519,14 @@ pub(crate) struct Template {
     pub fast: bool,
     /// Has a `direction` group.
     pub has_direction: bool,
+    /// Indexes of the groups a match is read from.
+    pub amount: MoneyGroups,
+    pub balance: MoneyGroups,
+    pub direction_group: Option<usize>,
+    pub merchant_group: Option<usize>,
+    pub account_group: Option<usize>,
+    pub date_group: Option<usize>,
+    pub reference_group: Option<usize>,
 }
 
 /// Per keyword id: 0 not a prefix, 1 a name prefix, 2 a prefix needing a capitalised name.
@@ -597,8 +633,8 @@ pub(crate) struct MerchantRules {
 
 #[derive(Debug)]
 pub(crate) struct BillRules {
-    pub amount_due: Vec<Regex>,
-    pub min_due: Vec<Regex>,
+    pub amount_due: Vec<(Regex, MoneyGroups)>,
+    pub min_due: Vec<(Regex, MoneyGroups)>,
     pub due_markers: KeywordSet,
 }
 
@@ -1026,7 +1062,8 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             if !re.capture_names().flatten().any(|n| n == group) {
                 return Err(err("fields", key, format!("pattern `{p}` has no `{group}` group")));
             }
-            out.push(Gated { keywords: kw("fields", key, words)?, re });
+            let group = group_index(&re, group);
+            out.push(Gated { keywords: kw("fields", key, words)?, re, group });
         }
         Ok(out)
     };
@@ -1078,7 +1115,13 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             DirFilter::Credit => Some(Direction::Credit),
             DirFilter::Any => None,
         };
-        merchant_patterns.push(MerchantPattern { direction, keywords: kw(&place, "keywords", &mp.keywords)?, re });
+        let group = group_index(&re, "merchant");
+        merchant_patterns.push(MerchantPattern {
+            direction,
+            keywords: kw(&place, "keywords", &mp.keywords)?,
+            re,
+            group,
+        });
     }
     let reject_prefixes = KeyTrie::new(m.reject_prefixes.iter().map(|s| (s.to_lowercase(), 0)));
     let mut canonical: Vec<(String, String)> = m.canonical.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
@@ -1106,14 +1149,15 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     };
 
     // Bills.
-    let bill_list = |key: &str, pats: &[String], group: &str| -> Result<Vec<Regex>, SmsConfigError> {
+    let bill_list = |key: &str, pats: &[String], group: &str| -> Result<Vec<(Regex, MoneyGroups)>, SmsConfigError> {
         pats.iter()
             .map(|p| {
                 let re = rx("bill", key, p)?;
                 if !re.capture_names().flatten().any(|n| n == group) {
                     return Err(err("bill", key, format!("pattern `{p}` has no {{{{money:{group}}}}}")));
                 }
-                Ok(re)
+                let groups = MoneyGroups::new(&re, group);
+                Ok((re, groups))
             })
             .collect()
     };
@@ -1174,6 +1218,15 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         {
             return Err(err(&place, "currency", format!("`{c}` is not an ISO 4217 code")));
         }
+        let amount = MoneyGroups::new(&re, "amount");
+        let balance = MoneyGroups::new(&re, "balance");
+        let (direction_group, merchant_group, account_group, date_group, reference_group) = (
+            group_index(&re, "direction"),
+            group_index(&re, "merchant"),
+            group_index(&re, "account"),
+            group_index(&re, "date"),
+            group_index(&re, "reference"),
+        );
         templates.push(Template {
             name: t.name.clone(),
             groups,
@@ -1186,6 +1239,13 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
             rewrites: rewrites(&place, &t.merchant_rewrites)?,
             fast,
             has_direction,
+            amount,
+            balance,
+            direction_group,
+            merchant_group,
+            account_group,
+            date_group,
+            reference_group,
         });
     }
 

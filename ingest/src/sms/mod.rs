@@ -34,7 +34,7 @@ pub use amount::{amount_minor, minor_units};
 pub use config::{SHIPPED_TOML, SmsRules};
 pub use jsonl::{JsonlStats, parse_jsonl};
 
-use config::{CurrencyMark, TAG_CREDIT, TAG_DEBIT, TAG_NEUTRAL, Template};
+use config::{CurrencyMark, MoneyGroups, TAG_CREDIT, TAG_DEBIT, TAG_NEUTRAL, Template};
 use date::DateOrder;
 use jiff::civil::Date;
 use lexicon::Hits;
@@ -281,29 +281,6 @@ pub fn parse(rules: &SmsRules, sender: &str, text: &str) -> Result<SmsOutcome, S
     Ok(SmsOutcome { class: SmsClass::Other, transaction: None, bill: None, template: None })
 }
 
-/// Names of the capture groups of one `{{money:NAME}}`.
-struct MoneyGroups {
-    num: &'static str,
-    cur: &'static str,
-    alt: &'static str,
-    altcur: &'static str,
-    bare: &'static str,
-}
-
-const AMOUNT: MoneyGroups =
-    MoneyGroups { num: "amount", cur: "amount_cur", alt: "amount_alt", altcur: "amount_altcur", bare: "amount_bare" };
-const BALANCE: MoneyGroups = MoneyGroups {
-    num: "balance",
-    cur: "balance_cur",
-    alt: "balance_alt",
-    altcur: "balance_altcur",
-    bare: "balance_bare",
-};
-const DUE: MoneyGroups =
-    MoneyGroups { num: "due", cur: "due_cur", alt: "due_alt", altcur: "due_altcur", bare: "due_bare" };
-const MIN: MoneyGroups =
-    MoneyGroups { num: "min", cur: "min_cur", alt: "min_alt", altcur: "min_altcur", bare: "min_bare" };
-
 /// What a template match supplies; the rest comes from the generic rules.
 #[derive(Default)]
 struct Found<'t> {
@@ -331,13 +308,14 @@ fn money_of<'t>(caps: &Captures<'t>, g: &MoneyGroups) -> Option<Money<'t>> {
         let end = c.map_or(n.end(), |c| c.end().max(n.end()));
         Money { num: n.as_str(), cur: c.map(|c| c.as_str()), start, end }
     };
-    if let Some(n) = caps.name(g.num) {
-        return Some(whole(n, caps.name(g.cur)));
+    let get = |i: Option<usize>| i.and_then(|i| caps.get(i));
+    if let Some(n) = get(g.num) {
+        return Some(whole(n, get(g.cur)));
     }
-    if let Some(n) = caps.name(g.alt) {
-        return Some(whole(n, caps.name(g.altcur)));
+    if let Some(n) = get(g.alt) {
+        return Some(whole(n, get(g.altcur)));
     }
-    caps.name(g.bare).map(|n| whole(n, None))
+    get(g.bare).map(|n| whole(n, None))
 }
 
 fn floor_boundary(text: &str, mut at: usize) -> usize {
@@ -531,7 +509,7 @@ impl<'a> Ctx<'a> {
             } else {
                 let caps = t.re.captures_at(self.text, pos)?;
                 let whole = caps.get(0)?;
-                (self.found(&caps), whole.start())
+                (self.found(t, &caps), whole.start())
             };
             if let Some(tx) = self.build(t, found) {
                 return Some(tx);
@@ -541,15 +519,16 @@ impl<'a> Ctx<'a> {
         None
     }
 
-    fn found(&self, caps: &Captures<'a>) -> Found<'a> {
+    fn found(&self, t: &Template, caps: &Captures<'a>) -> Found<'a> {
+        let get = |i: Option<usize>| i.and_then(|i| caps.get(i));
         Found {
-            money: money_of(caps, &AMOUNT),
-            direction: caps.name("direction").and_then(|m| self.direction_at(m.start())),
-            merchant: caps.name("merchant").map(|m| m.as_str()),
-            account: caps.name("account").map(|m| m.as_str()),
-            date: caps.name("date").map(|m| m.as_str()),
-            reference: caps.name("reference").map(|m| m.as_str()),
-            balance: money_of(caps, &BALANCE),
+            money: money_of(caps, &t.amount),
+            direction: get(t.direction_group).and_then(|m| self.direction_at(m.start())),
+            merchant: get(t.merchant_group).map(|m| m.as_str()),
+            account: get(t.account_group).map(|m| m.as_str()),
+            date: get(t.date_group).map(|m| m.as_str()),
+            reference: get(t.reference_group).map(|m| m.as_str()),
+            balance: money_of(caps, &t.balance),
         }
     }
 
@@ -714,7 +693,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             for caps in p.re.captures_iter(self.text).take(3) {
-                if let Some(g) = caps.name("merchant") {
+                if let Some(g) = p.group.and_then(|i| caps.get(i)) {
                     cands.push((g.start(), g.end(), false));
                 }
             }
@@ -811,7 +790,7 @@ impl<'a> Ctx<'a> {
     fn reference(&self) -> Option<String> {
         for g in self.gated(&self.rules.reference) {
             for caps in g.re.captures_iter(self.text).take(4) {
-                if let Some(r) = caps.name("reference") {
+                if let Some(r) = g.group.and_then(|i| caps.get(i)) {
                     let s = r.as_str();
                     if s.len() >= 4 && s.bytes().any(|b| b.is_ascii_digit()) {
                         return Some(s.to_string());
@@ -825,13 +804,14 @@ impl<'a> Ctx<'a> {
     // -- bills ----------------------------------------------------------------------------
 
     fn bill(&self) -> Option<ParsedBill> {
-        let min = self.rules.bill.min_due.iter().find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &MIN)));
+        let min =
+            self.rules.bill.min_due.iter().find_map(|(re, g)| re.captures(self.text).and_then(|c| money_of(&c, g)));
         let due = self
             .rules
             .bill
             .amount_due
             .iter()
-            .find_map(|re| re.captures(self.text).and_then(|c| money_of(&c, &DUE)))
+            .find_map(|(re, g)| re.captures(self.text).and_then(|c| money_of(&c, g)))
             .filter(|d| min.is_none_or(|m| m.start != d.start))
             .or_else(|| self.monies().find(|d| min.is_none_or(|m| d.end <= m.start || d.start >= m.end)))?;
         let currency = self.currency_for(&due, None)?;
