@@ -133,14 +133,17 @@ impl LexiconBuilder {
         for (n, e) in edges.iter().enumerate() {
             let (lo, hi) = span(e);
             let at = offset[n] as usize;
-            let slot = if ends[n].is_empty() {
-                0
-            } else {
-                end_slots.push((end_list.len() as u32, ends[n].len() as u32));
-                end_list.extend_from_slice(&ends[n]);
-                end_slots.len() - 1
+            // The keywords ending here: one of them in the header itself, more in a slot.
+            let upper = match ends[n].as_slice() {
+                [] => 0,
+                &[(id, needs_after)] => ONE_KEYWORD | u32::from(needs_after) << 11 | u32::from(id),
+                many => {
+                    end_slots.push((end_list.len() as u32, many.len() as u32));
+                    end_list.extend_from_slice(many);
+                    (end_slots.len() - 1) as u32
+                }
             };
-            trie[at] = u32::from(lo) | u32::from(hi) << 8 | (slot as u32) << 16;
+            trie[at] = u32::from(lo) | u32::from(hi) << 8 | upper << 16;
             for &(b, target) in e {
                 trie[at + 1 + usize::from(class_of_lower[usize::from(b)] - lo)] = flagged(&ends, &offset, target);
             }
@@ -179,6 +182,12 @@ fn ascii_lower(s: &str) -> String {
 /// Set on a transition whose target node ends at least one keyword.
 const HAS_ENDS: u32 = 1 << 31;
 
+/// In the upper half of a node header: the node ends exactly one keyword, whose id is the
+/// low 11 bits (ids are below `MAX_KEYWORDS`), with bit 11 set when it must not be followed
+/// by a word character. Without it the upper half is a slot in `end_slots` (0: none).
+const ONE_KEYWORD: u32 = 1 << 15;
+const _: () = assert!(MAX_KEYWORDS <= 1 << 11, "keyword ids must fit in 11 bits");
+
 /// Compiled keyword trie, kept small (a few tens of KiB) so a walk stays in cache.
 #[derive(Debug)]
 pub struct Lexicon {
@@ -188,8 +197,9 @@ pub struct Lexicon {
     root: [u32; 256],
     /// Per byte: [`IS_WORD`], [`BEGINS_WORD`], [`BEGINS_ALWAYS`].
     start_kind: [u8; 256],
-    /// The nodes: per node a header (bits 0-7 lowest child class, 8-15 highest, 16-31 its
-    /// slot in `end_slots`, 0 for none), then its children for the classes in that range:
+    /// The nodes: per node a header (bits 0-7 lowest child class, 8-15 highest, 16-31 the
+    /// keyword ending there or its slot in `end_slots`, see [`ONE_KEYWORD`]), then its
+    /// children for the classes in that range:
     /// the child's offset in this array, with [`HAS_ENDS`] when keywords end there, or 0.
     trie: Vec<u32>,
     /// Start and length in `ends` of the keywords ending at a node; slot 0 is unused.
@@ -249,6 +259,12 @@ pub struct Hits {
 }
 
 impl Hits {
+    fn add(&mut self, hit: Hit) {
+        let idx = usize::from(hit.id);
+        self.present[idx / 64] |= 1u64 << (idx % 64);
+        self.list.push(hit);
+    }
+
     /// True when keyword `id` occurs.
     pub fn has(&self, id: KeywordId) -> bool {
         let i = usize::from(id);
@@ -302,7 +318,15 @@ impl Lexicon {
             let node = (t & !HAS_ENDS) as usize;
             let header = self.trie[node];
             if t & HAS_ENDS != 0 {
-                self.record(bytes, start, i, header, hits);
+                let upper = header >> 16;
+                if upper & ONE_KEYWORD != 0 {
+                    let id = (upper & 0x7ff) as KeywordId;
+                    if upper & (1 << 11) == 0 || !bytes.get(i).is_some_and(|&b| word_byte(b)) {
+                        hits.add(Hit { id, start, end: i });
+                    }
+                } else {
+                    self.record(bytes, start, i, upper, hits);
+                }
             }
             let Some(&b) = bytes.get(i) else { break };
             let c = u32::from(self.classes[usize::from(b)]);
@@ -317,16 +341,14 @@ impl Lexicon {
 
     /// Records the keywords that end at the node with `header`, spanning `start..end`.
     #[inline(never)]
-    fn record(&self, bytes: &[u8], start: usize, end: usize, header: u32, hits: &mut Hits) {
-        let (from, len) = self.end_slots[(header >> 16) as usize];
+    fn record(&self, bytes: &[u8], start: usize, end: usize, slot: u32, hits: &mut Hits) {
+        let (from, len) = self.end_slots[slot as usize];
         let next_is_word = bytes.get(end).is_some_and(|&b| word_byte(b));
         for &(id, needs_after) in &self.ends[from as usize..(from + len) as usize] {
             if needs_after && next_is_word {
                 continue;
             }
-            let idx = usize::from(id);
-            hits.present[idx / 64] |= 1u64 << (idx % 64);
-            hits.list.push(Hit { id, start, end });
+            hits.add(Hit { id, start, end });
         }
     }
 }
