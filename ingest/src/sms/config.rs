@@ -651,6 +651,9 @@ pub struct SmsRules {
     pub(crate) lexicon: Lexicon,
     pub(crate) classes: Vec<ClassRule>,
     pub(crate) templates: Vec<Template>,
+    /// Per sender group (and last, for an unknown sender): the indexes of the templates to
+    /// try, in order (the group's own, then the generic ones).
+    pub(crate) template_order: Vec<Vec<usize>>,
     pub(crate) direction_default: Direction,
     /// Per keyword id: 0 none, 1 debit, 2 credit, 3 neutral.
     pub(crate) direction_tags: Vec<u8>,
@@ -1249,6 +1252,14 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         });
     }
 
+    let generic: Vec<usize> = (0..templates.len()).filter(|&i| templates[i].groups.is_empty()).collect();
+    let mut template_order: Vec<Vec<usize>> = (0..senders.len())
+        .map(|g| {
+            let own = (0..templates.len()).filter(|&i| templates[i].groups.contains(&g));
+            own.chain(generic.iter().copied()).collect()
+        })
+        .collect();
+    template_order.push(generic);
     let mut sender_index = SenderIndex::default();
     for (g, group) in senders.iter().enumerate() {
         for p in &group.patterns {
@@ -1283,6 +1294,7 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
         lexicon,
         classes,
         templates,
+        template_order,
         direction_default: raw.direction.default,
         direction_tags,
         direction_rules,

@@ -472,11 +472,10 @@ impl<'a> Ctx<'a> {
     // -- transaction ----------------------------------------------------------------------
 
     fn transaction(&self) -> Option<(ParsedTransaction, &'a str)> {
-        let templates = &self.rules.templates;
+        let rules = self.rules;
+        let order = &rules.template_order[self.group.unwrap_or(rules.senders.len())];
         let usable = |t: &&Template| t.keywords.is_empty() || self.hits.any(&t.keywords);
-        let specific = templates.iter().filter(|t| self.group.is_some_and(|g| t.groups.contains(&g)));
-        let generic = templates.iter().filter(|t| t.groups.is_empty());
-        for t in specific.chain(generic).filter(usable) {
+        for t in order.iter().map(|&i| &rules.templates[i]).filter(usable) {
             if let Some(tx) = self.try_template(t) {
                 return Some((tx, t.name.as_str()));
             }
