@@ -132,23 +132,25 @@ fn make_date(y: i32, m: i32, d: i32) -> Option<Date> {
 }
 
 fn month_number(name: &str) -> Option<i32> {
-    if name.len() < 3 || matches!(name.to_ascii_lowercase().as_str(), "st" | "nd" | "rd" | "th") {
+    // A name of three or more bytes is never an ordinal suffix ("st", "nd", "rd", "th").
+    if name.len() < 3 {
         return None;
     }
-    let lower = name.get(..3)?.to_ascii_lowercase();
-    let m = match lower.as_str() {
-        "jan" => 1,
-        "feb" => 2,
-        "mar" => 3,
-        "apr" => 4,
-        "may" => 5,
-        "jun" => 6,
-        "jul" => 7,
-        "aug" => 8,
-        "sep" => 9,
-        "oct" => 10,
-        "nov" => 11,
-        "dec" => 12,
+    let three = name.get(..3)?.as_bytes();
+    let lower = [three[0].to_ascii_lowercase(), three[1].to_ascii_lowercase(), three[2].to_ascii_lowercase()];
+    let m = match &lower {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
         _ => return None,
     };
     Some(m)
