@@ -1270,7 +1270,6 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     rx("macros", "money", "{{money}}")?;
     rx("macros", "moneyb", "{{moneyb:amount}}")?;
     let scanner = super::money::MoneyScanner::new(currency_marks.keys().map(String::as_str));
-    let lexicon = lex.build();
     let mut direction_tags = vec![0u8; super::lexicon::MAX_KEYWORDS];
     for &id in d_debit.iter() {
         direction_tags[usize::from(id)] = TAG_DEBIT;
@@ -1281,6 +1280,19 @@ fn compile(raw: RawConfig) -> Result<SmsRules, SmsConfigError> {
     for &id in d_neutral.iter() {
         direction_tags[usize::from(id)] = TAG_NEUTRAL;
     }
+    // Only keywords whose place in the text is read (direction words, merchant prefixes
+    // and stop words, due-date markers) need to be listed in the hits; the others gate.
+    let mut listed = vec![false; super::lexicon::MAX_KEYWORDS];
+    for (i, l) in listed.iter_mut().enumerate() {
+        *l = direction_tags[i] != 0
+            || merchant.debit_prefix[i] != 0
+            || merchant.credit_prefix[i] != 0
+            || merchant.stop[i];
+    }
+    for &id in bill.due_markers.iter() {
+        listed[usize::from(id)] = true;
+    }
+    let lexicon = lex.build_listing(&listed);
     let dates = DateScanner::new().map_err(|e| err("dates", "pattern", e.to_string()))?;
     let mut mark_list: Vec<(String, CurrencyMark)> =
         currency_marks.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

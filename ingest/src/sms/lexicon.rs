@@ -47,10 +47,18 @@ impl LexiconBuilder {
     }
 
     /// Compiles the trie into flat arrays (one allocation each, for cache locality).
+    #[cfg(test)]
     pub fn build(self) -> Lexicon {
+        self.build_listing(&[true; MAX_KEYWORDS])
+    }
+
+    /// [`LexiconBuilder::build`], where only the keywords with `listed[id]` are put in
+    /// [`Hits::list`] (the others are only marked present): the list is read only for
+    /// keywords whose place matters.
+    pub fn build_listing(self, listed: &[bool]) -> Lexicon {
         // Build a pointer trie first.
         let mut edges: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
-        let mut ends: Vec<Vec<(KeywordId, bool)>> = vec![Vec::new()];
+        let mut ends: Vec<Vec<End>> = vec![Vec::new()];
         for (id, (word, prefix)) in self.words.iter().enumerate() {
             let mut at = 0usize;
             for &b in word.as_bytes() {
@@ -69,7 +77,8 @@ impl LexiconBuilder {
                 continue;
             };
             let needs_after = !*prefix && word.chars().next_back().is_some_and(char::is_alphanumeric);
-            ends[at].push((kid, needs_after));
+            let listed = listed.get(id).copied().unwrap_or(true);
+            ends[at].push(End { id: kid, needs_after, listed });
         }
         // Number the nodes breadth-first, so the busy top levels of the trie share cache
         // lines.
@@ -87,7 +96,7 @@ impl LexiconBuilder {
         }
         let edges: Vec<Vec<(u8, u32)>> =
             order.iter().map(|&old| edges[old].iter().map(|&(b, t)| (b, new_id[t as usize])).collect()).collect();
-        let ends: Vec<Vec<(KeywordId, bool)>> = order.iter().map(|&old| std::mem::take(&mut ends[old])).collect();
+        let ends: Vec<Vec<End>> = order.iter().map(|&old| std::mem::take(&mut ends[old])).collect();
         // Byte classes: every byte that occurs in a keyword gets its own class, numbered in
         // byte order from 1 (an ASCII capital shares its lowercase letter's); all other
         // bytes share class 0, which has no transitions. A node keeps its children for
@@ -136,7 +145,9 @@ impl LexiconBuilder {
             // The keywords ending here: one of them in the header itself, more in a slot.
             let upper = match ends[n].as_slice() {
                 [] => 0,
-                &[(id, needs_after)] => ONE_KEYWORD | u32::from(needs_after) << 11 | u32::from(id),
+                &[End { id, needs_after, listed }] => {
+                    ONE_KEYWORD | u32::from(listed) << 12 | u32::from(needs_after) << 11 | u32::from(id)
+                }
                 many => {
                     end_slots.push((end_list.len() as u32, many.len() as u32));
                     end_list.extend_from_slice(many);
@@ -169,7 +180,7 @@ impl LexiconBuilder {
 }
 
 /// The trie word for a step to node `target`: its offset, flagged when keywords end there.
-fn flagged(ends: &[Vec<(KeywordId, bool)>], offset: &[u32], target: u32) -> u32 {
+fn flagged(ends: &[Vec<End>], offset: &[u32], target: u32) -> u32 {
     let at = offset[target as usize];
     if ends[target as usize].is_empty() { at } else { at | HAS_ENDS }
 }
@@ -184,7 +195,8 @@ const HAS_ENDS: u32 = 1 << 31;
 
 /// In the upper half of a node header: the node ends exactly one keyword, whose id is the
 /// low 11 bits (ids are below `MAX_KEYWORDS`), with bit 11 set when it must not be followed
-/// by a word character. Without it the upper half is a slot in `end_slots` (0: none).
+/// by a word character and bit 12 when it is listed. Without it the upper half is a slot in
+/// `end_slots` (0: none).
 const ONE_KEYWORD: u32 = 1 << 15;
 const _: () = assert!(MAX_KEYWORDS <= 1 << 11, "keyword ids must fit in 11 bits");
 
@@ -204,7 +216,17 @@ pub struct Lexicon {
     trie: Vec<u32>,
     /// Start and length in `ends` of the keywords ending at a node; slot 0 is unused.
     end_slots: Vec<(u32, u32)>,
-    ends: Vec<(KeywordId, bool)>,
+    ends: Vec<End>,
+}
+
+/// A keyword ending at a trie node.
+#[derive(Clone, Copy, Debug)]
+struct End {
+    id: KeywordId,
+    /// Must not be followed by a word character.
+    needs_after: bool,
+    /// Goes into [`Hits::list`] (else it is only marked present).
+    listed: bool,
 }
 
 /// A set of keywords to test against [`Hits`]: a list when short, a bit mask (only its
@@ -254,15 +276,17 @@ pub struct Hit {
 /// Keywords present in one message.
 pub struct Hits {
     present: [u64; WORDS],
-    /// Every occurrence, in order of start position.
+    /// Every occurrence of a listed keyword, in order of start position.
     pub list: Vec<Hit>,
 }
 
 impl Hits {
-    fn add(&mut self, hit: Hit) {
+    fn add(&mut self, hit: Hit, listed: bool) {
         let idx = usize::from(hit.id);
         self.present[idx / 64] |= 1u64 << (idx % 64);
-        self.list.push(hit);
+        if listed {
+            self.list.push(hit);
+        }
     }
 
     /// True when keyword `id` occurs.
@@ -322,7 +346,7 @@ impl Lexicon {
                 if upper & ONE_KEYWORD != 0 {
                     let id = (upper & 0x7ff) as KeywordId;
                     if upper & (1 << 11) == 0 || !bytes.get(i).is_some_and(|&b| word_byte(b)) {
-                        hits.add(Hit { id, start, end: i });
+                        hits.add(Hit { id, start, end: i }, upper & (1 << 12) != 0);
                     }
                 } else {
                     self.record(bytes, start, i, upper, hits);
@@ -344,11 +368,11 @@ impl Lexicon {
     fn record(&self, bytes: &[u8], start: usize, end: usize, slot: u32, hits: &mut Hits) {
         let (from, len) = self.end_slots[slot as usize];
         let next_is_word = bytes.get(end).is_some_and(|&b| word_byte(b));
-        for &(id, needs_after) in &self.ends[from as usize..(from + len) as usize] {
-            if needs_after && next_is_word {
+        for e in &self.ends[from as usize..(from + len) as usize] {
+            if e.needs_after && next_is_word {
                 continue;
             }
-            hits.add(Hit { id, start, end });
+            hits.add(Hit { id: e.id, start, end }, e.listed);
         }
     }
 }
