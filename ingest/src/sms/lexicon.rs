@@ -175,7 +175,17 @@ impl LexiconBuilder {
                 _ => 0,
             };
         }
-        Lexicon { classes, root, start_kind, trie, end_slots, ends: end_list }
+        // The first two steps in one table: per class of the first byte and class of the
+        // second, the node reached (flagged), or 0.
+        let nclasses = usize::from(next_class);
+        let mut pair = vec![0u32; nclasses * nclasses];
+        for &(b, first) in &edges[0] {
+            let c0 = usize::from(class_of_lower[usize::from(b)]);
+            for &(b2, second) in &edges[first as usize] {
+                pair[c0 * nclasses + usize::from(class_of_lower[usize::from(b2)])] = flagged(&ends, &offset, second);
+            }
+        }
+        Lexicon { classes, root, start_kind, trie, pair, nclasses, end_slots, ends: end_list }
     }
 }
 
@@ -214,6 +224,10 @@ pub struct Lexicon {
     /// children for the classes in that range:
     /// the child's offset in this array, with [`HAS_ENDS`] when keywords end there, or 0.
     trie: Vec<u32>,
+    /// Per (class of the first byte) * `nclasses` + (class of the second byte): the node two
+    /// steps from the root (flagged offset), or 0.
+    pair: Vec<u32>,
+    nclasses: usize,
     /// Start and length in `ends` of the keywords ending at a node; slot 0 is unused.
     end_slots: Vec<(u32, u32)>,
     ends: Vec<End>,
@@ -336,21 +350,23 @@ impl Lexicon {
     #[inline]
     fn walk(&self, bytes: &[u8], start: usize, hits: &mut Hits) {
         let Some(&first) = bytes.get(start) else { return };
-        let mut t = self.root[usize::from(first)];
-        let mut i = start + 1;
+        let t = self.root[usize::from(first)];
+        if t == 0 {
+            return;
+        }
+        if t & HAS_ENDS != 0 {
+            self.ends_at(bytes, start, start + 1, self.trie[(t & !HAS_ENDS) as usize], hits);
+        }
+        // The second step comes from the pair table, without reading the first node.
+        let Some(&second) = bytes.get(start + 1) else { return };
+        let (c0, c1) = (usize::from(self.classes[usize::from(first)]), usize::from(self.classes[usize::from(second)]));
+        let mut t = self.pair[c0 * self.nclasses + c1];
+        let mut i = start + 2;
         while t != 0 {
             let node = (t & !HAS_ENDS) as usize;
             let header = self.trie[node];
             if t & HAS_ENDS != 0 {
-                let upper = header >> 16;
-                if upper & ONE_KEYWORD != 0 {
-                    let id = (upper & 0x7ff) as KeywordId;
-                    if upper & (1 << 11) == 0 || !bytes.get(i).is_some_and(|&b| word_byte(b)) {
-                        hits.add(Hit { id, start, end: i }, upper & (1 << 12) != 0);
-                    }
-                } else {
-                    self.record(bytes, start, i, upper, hits);
-                }
+                self.ends_at(bytes, start, i, header, hits);
             }
             let Some(&b) = bytes.get(i) else { break };
             let c = u32::from(self.classes[usize::from(b)]);
@@ -360,6 +376,20 @@ impl Lexicon {
             }
             t = self.trie[node + 1 + (c - lo) as usize];
             i += 1;
+        }
+    }
+
+    /// Records the keywords ending at the node with `header`, spanning `start..end`.
+    #[inline]
+    fn ends_at(&self, bytes: &[u8], start: usize, end: usize, header: u32, hits: &mut Hits) {
+        let upper = header >> 16;
+        if upper & ONE_KEYWORD != 0 {
+            let id = (upper & 0x7ff) as KeywordId;
+            if upper & (1 << 11) == 0 || !bytes.get(end).is_some_and(|&b| word_byte(b)) {
+                hits.add(Hit { id, start, end }, upper & (1 << 12) != 0);
+            }
+        } else {
+            self.record(bytes, start, end, upper, hits);
         }
     }
 
