@@ -121,29 +121,28 @@ impl LexiconBuilder {
         for (b, c) in classes.iter_mut().enumerate() {
             *c = class_of_lower[usize::from((b as u8).to_ascii_lowercase())];
         }
-        // One flat array: node `n` is its header word at `trie[n]` (lowest class, highest
-        // class, index of its keyword list) followed by one word per class in that range
-        // (the flagged child, or 0), so a step reads one place in memory.
+        // Every step is one 64-bit word that says all about the node it reaches: where its
+        // children start in `trie`, the range of classes they cover, and the keywords ending
+        // there. So a walk reads one word per byte, and each read depends only on the last.
         let span = |e: &[(u8, u32)]| {
             let lo = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).min().unwrap_or(1);
             let hi = e.iter().map(|&(b, _)| class_of_lower[usize::from(b)]).max().unwrap_or(0);
             (lo, hi)
         };
-        let mut offset = vec![0u32; edges.len()];
+        let mut children_at = vec![0u64; edges.len()];
         let mut size = 0usize;
         for (n, e) in edges.iter().enumerate() {
-            offset[n] = u32::try_from(size).unwrap_or(u32::MAX);
+            children_at[n] = size as u64;
             let (lo, hi) = span(e);
-            size += 1 + if hi >= lo { usize::from(hi - lo) + 1 } else { 0 };
+            size += if hi >= lo { usize::from(hi - lo) + 1 } else { 0 };
         }
         let mut end_slots = vec![(0u32, 0u32)];
         let mut end_list = Vec::new();
-        let mut trie = vec![0u32; size];
+        let mut step_to = vec![0u64; edges.len()];
         for (n, e) in edges.iter().enumerate() {
             let (lo, hi) = span(e);
-            let at = offset[n] as usize;
-            // The keywords ending here: one of them in the header itself, more in a slot.
-            let upper = match ends[n].as_slice() {
+            // The keywords ending here: one of them in the word itself, more in a slot.
+            let ends_info = match ends[n].as_slice() {
                 [] => 0,
                 &[End { id, needs_after, listed }] => {
                     ONE_KEYWORD | u32::from(listed) << 12 | u32::from(needs_after) << 11 | u32::from(id)
@@ -154,16 +153,21 @@ impl LexiconBuilder {
                     (end_slots.len() - 1) as u32
                 }
             };
-            trie[at] = u32::from(lo) | u32::from(hi) << 8 | upper << 16;
+            step_to[n] = children_at[n] | u64::from(lo) << 32 | u64::from(hi) << 40 | u64::from(ends_info) << 48;
+        }
+        let mut trie = vec![0u64; size];
+        for (n, e) in edges.iter().enumerate() {
+            let (lo, _) = span(e);
             for &(b, target) in e {
-                trie[at + 1 + usize::from(class_of_lower[usize::from(b)] - lo)] = flagged(&ends, &offset, target);
+                let at = children_at[n] as usize + usize::from(class_of_lower[usize::from(b)] - lo);
+                trie[at] = step_to[target as usize];
             }
         }
-        let mut root = [0u32; 256];
+        let mut root = [0u64; 256];
         for (b, r) in root.iter_mut().enumerate() {
             let lower = (b as u8).to_ascii_lowercase();
             if let Some(&(_, target)) = edges[0].iter().find(|e| e.0 == lower) {
-                *r = flagged(&ends, &offset, target);
+                *r = step_to[target as usize];
             }
         }
         let mut start_kind = [0u8; 256];
@@ -176,23 +180,17 @@ impl LexiconBuilder {
             };
         }
         // The first two steps in one table: per class of the first byte and class of the
-        // second, the node reached (flagged), or 0.
+        // second, the step word for the node reached, or 0.
         let nclasses = usize::from(next_class);
-        let mut pair = vec![0u32; nclasses * nclasses];
+        let mut pair = vec![0u64; nclasses * nclasses];
         for &(b, first) in &edges[0] {
             let c0 = usize::from(class_of_lower[usize::from(b)]);
             for &(b2, second) in &edges[first as usize] {
-                pair[c0 * nclasses + usize::from(class_of_lower[usize::from(b2)])] = flagged(&ends, &offset, second);
+                pair[c0 * nclasses + usize::from(class_of_lower[usize::from(b2)])] = step_to[second as usize];
             }
         }
         Lexicon { classes, root, start_kind, trie, pair, nclasses, end_slots, ends: end_list }
     }
-}
-
-/// The trie word for a step to node `target`: its offset, flagged when keywords end there.
-fn flagged(ends: &[Vec<End>], offset: &[u32], target: u32) -> u32 {
-    let at = offset[target as usize];
-    if ends[target as usize].is_empty() { at } else { at | HAS_ENDS }
 }
 
 /// ASCII-lowercases; other characters are lowercased too (the matcher folds ASCII only).
@@ -200,12 +198,9 @@ fn ascii_lower(s: &str) -> String {
     s.chars().map(|c| c.to_ascii_lowercase()).collect::<String>().to_lowercase()
 }
 
-/// Set on a transition whose target node ends at least one keyword.
-const HAS_ENDS: u32 = 1 << 31;
-
-/// In the upper half of a node header: the node ends exactly one keyword, whose id is the
+/// In the keyword part of a step word: the node ends exactly one keyword, whose id is the
 /// low 11 bits (ids are below `MAX_KEYWORDS`), with bit 11 set when it must not be followed
-/// by a word character and bit 12 when it is listed. Without it the upper half is a slot in
+/// by a word character and bit 12 when it is listed. Without it the part is a slot in
 /// `end_slots` (0: none).
 const ONE_KEYWORD: u32 = 1 << 15;
 const _: () = assert!(MAX_KEYWORDS <= 1 << 11, "keyword ids must fit in 11 bits");
@@ -215,18 +210,18 @@ const _: () = assert!(MAX_KEYWORDS <= 1 << 11, "keyword ids must fit in 11 bits"
 pub struct Lexicon {
     /// Byte (either ASCII case) to class; 0 for bytes in no keyword.
     classes: [u8; 256],
-    /// Byte (either ASCII case) to the root's child (flagged offset), or 0.
-    root: [u32; 256],
+    /// Byte (either ASCII case) to the step word for the root's child, or 0.
+    root: [u64; 256],
     /// Per byte: [`IS_WORD`], [`BEGINS_WORD`], [`BEGINS_ALWAYS`].
     start_kind: [u8; 256],
-    /// The nodes: per node a header (bits 0-7 lowest child class, 8-15 highest, 16-31 the
-    /// keyword ending there or its slot in `end_slots`, see [`ONE_KEYWORD`]), then its
-    /// children for the classes in that range:
-    /// the child's offset in this array, with [`HAS_ENDS`] when keywords end there, or 0.
-    trie: Vec<u32>,
-    /// Per (class of the first byte) * `nclasses` + (class of the second byte): the node two
-    /// steps from the root (flagged offset), or 0.
-    pair: Vec<u32>,
+    /// Per node, for each class from its lowest child's to its highest: the step word for
+    /// that child, or 0. A step word is: bits 0-31 where the node's children start here,
+    /// 32-39 and 40-47 the classes of its lowest and highest child, 48-63 the keywords
+    /// ending at it (see [`ONE_KEYWORD`]). It is never 0.
+    trie: Vec<u64>,
+    /// Per (class of the first byte) * `nclasses` + (class of the second byte): the step
+    /// word for the node two steps from the root, or 0.
+    pair: Vec<u64>,
     nclasses: usize,
     /// Start and length in `ends` of the keywords ending at a node; slot 0 is unused.
     end_slots: Vec<(u32, u32)>,
@@ -354,35 +349,32 @@ impl Lexicon {
         if t == 0 {
             return;
         }
-        if t & HAS_ENDS != 0 {
-            self.ends_at(bytes, start, start + 1, self.trie[(t & !HAS_ENDS) as usize], hits);
-        }
-        // The second step comes from the pair table, without reading the first node.
+        self.ends_at(bytes, start, start + 1, t, hits);
+        // The second step comes from the pair table.
         let Some(&second) = bytes.get(start + 1) else { return };
         let (c0, c1) = (usize::from(self.classes[usize::from(first)]), usize::from(self.classes[usize::from(second)]));
         let mut t = self.pair[c0 * self.nclasses + c1];
         let mut i = start + 2;
         while t != 0 {
-            let node = (t & !HAS_ENDS) as usize;
-            let header = self.trie[node];
-            if t & HAS_ENDS != 0 {
-                self.ends_at(bytes, start, i, header, hits);
-            }
+            self.ends_at(bytes, start, i, t, hits);
             let Some(&b) = bytes.get(i) else { break };
-            let c = u32::from(self.classes[usize::from(b)]);
-            let (lo, hi) = (header & 0xff, (header >> 8) & 0xff);
+            let c = u64::from(self.classes[usize::from(b)]);
+            let (lo, hi) = ((t >> 32) & 0xff, (t >> 40) & 0xff);
             if c < lo || c > hi {
                 break;
             }
-            t = self.trie[node + 1 + (c - lo) as usize];
+            t = self.trie[(t & 0xffff_ffff) as usize + (c - lo) as usize];
             i += 1;
         }
     }
 
-    /// Records the keywords ending at the node with `header`, spanning `start..end`.
+    /// Records the keywords ending at the node step word `t` leads to, spanning `start..end`.
     #[inline]
-    fn ends_at(&self, bytes: &[u8], start: usize, end: usize, header: u32, hits: &mut Hits) {
-        let upper = header >> 16;
+    fn ends_at(&self, bytes: &[u8], start: usize, end: usize, t: u64, hits: &mut Hits) {
+        let upper = (t >> 48) as u32;
+        if upper == 0 {
+            return;
+        }
         if upper & ONE_KEYWORD != 0 {
             let id = (upper & 0x7ff) as KeywordId;
             if upper & (1 << 11) == 0 || !bytes.get(end).is_some_and(|&b| word_byte(b)) {
@@ -393,7 +385,7 @@ impl Lexicon {
         }
     }
 
-    /// Records the keywords that end at the node with `header`, spanning `start..end`.
+    /// Records the keywords listed in `end_slots[slot]`, spanning `start..end`.
     #[inline(never)]
     fn record(&self, bytes: &[u8], start: usize, end: usize, slot: u32, hits: &mut Hits) {
         let (from, len) = self.end_slots[slot as usize];
