@@ -14,16 +14,13 @@ pub struct Found {
     pub cur: Option<(usize, usize)>,
 }
 
-#[derive(Default, Debug)]
-struct Node {
-    edges: Vec<(u8, u32)>,
-    end: bool,
-}
-
 /// Currency marks in a byte trie (ASCII case-insensitive).
 #[derive(Debug)]
 pub struct MoneyScanner {
-    nodes: Vec<Node>,
+    /// Per node: start and length of its edges in `edges`, and whether a mark ends there.
+    nodes: Vec<(u32, u32, bool)>,
+    /// (lowercase byte, node), grouped by node.
+    edges: Vec<(u8, u32)>,
     /// First-byte transitions from the root (0: none).
     root: [u32; 256],
     /// Bytes at which an amount can start: a digit or the first byte of a mark.
@@ -37,35 +34,45 @@ fn ascii_word(b: u8) -> bool {
 impl MoneyScanner {
     /// Builds the scanner from currency marks as written in the config.
     pub fn new<'a>(marks: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut nodes = vec![Node::default()];
+        let mut edges: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut ends = vec![false];
         for mark in marks {
             let mut at = 0usize;
             for b in mark.bytes() {
                 let b = b.to_ascii_lowercase();
-                at = match nodes[at].edges.iter().find(|e| e.0 == b) {
+                at = match edges[at].iter().find(|e| e.0 == b) {
                     Some(e) => e.1 as usize,
                     None => {
-                        nodes.push(Node::default());
-                        let new = nodes.len() - 1;
-                        nodes[at].edges.push((b, new as u32));
+                        edges.push(Vec::new());
+                        ends.push(false);
+                        let new = edges.len() - 1;
+                        edges[at].push((b, new as u32));
                         new
                     }
                 };
             }
             if at != 0 {
-                nodes[at].end = true;
+                ends[at] = true;
             }
         }
         let mut root = [0u32; 256];
-        for &(b, n) in &nodes[0].edges {
+        for &(b, n) in &edges[0] {
             root[usize::from(b)] = n;
         }
+        // All edges in one array, so a step does not follow a pointer per node.
+        let mut nodes = Vec::with_capacity(edges.len());
+        let mut flat = Vec::new();
+        for (e, &end) in edges.iter().zip(&ends) {
+            nodes.push((flat.len() as u32, e.len() as u32, end));
+            flat.extend_from_slice(e);
+        }
+        let edges = flat;
         let mut starts = [false; 256];
         for (b, st) in starts.iter_mut().enumerate() {
             let byte = b as u8;
             *st = byte.is_ascii_digit() || root[usize::from(byte.to_ascii_lowercase())] != 0;
         }
-        MoneyScanner { nodes, root, starts }
+        MoneyScanner { nodes, edges, root, starts }
     }
 
     /// End of the longest currency mark starting at `i`, respecting a word boundary before
@@ -76,16 +83,17 @@ impl MoneyScanner {
         if node == 0 || (first.is_ascii_alphabetic() && i > 0 && ascii_word(b[i - 1])) {
             return None;
         }
-        let mut best = self.nodes[node].end.then_some(i + 1);
+        let mut best = self.nodes[node].2.then_some(i + 1);
         let mut j = i + 1;
         while let Some(&c) = b.get(j) {
             let c = c.to_ascii_lowercase();
-            let Some(e) = self.nodes[node].edges.iter().find(|e| e.0 == c) else {
+            let (from, len, _) = self.nodes[node];
+            let Some(e) = self.edges[from as usize..(from + len) as usize].iter().find(|e| e.0 == c) else {
                 break;
             };
             node = e.1 as usize;
             j += 1;
-            if self.nodes[node].end {
+            if self.nodes[node].2 {
                 best = Some(j);
             }
         }
