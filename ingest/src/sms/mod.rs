@@ -580,7 +580,9 @@ impl<'a> Ctx<'a> {
         let order = self.date_order(currency);
         let direction = t.direction.or(f.direction).unwrap_or_else(|| self.direction());
         let kind_rule = t.kind.or_else(|| self.kind_rule());
-        let mut merchant = if t.no_merchant {
+        // A kind without merchants (ATM) set by a rule drops the name anyway: skip finding it.
+        let dropped = kind_rule.is_some_and(|k| self.rules.merchant.none_for_kinds.contains(&k));
+        let mut merchant = if t.no_merchant || dropped {
             None
         } else if let Some(m) = f.merchant {
             merchant::clean(&self.rules.merchant, m, Some(&t.rewrites), false)
