@@ -9,6 +9,7 @@
 
 pub mod embedded;
 pub mod in_process;
+pub mod redis_shared;
 pub mod sql;
 pub mod sqlite_accounts;
 pub mod sqlite_inbox;

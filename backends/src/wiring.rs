@@ -2,6 +2,7 @@
 
 use crate::embedded::{EmbeddedEventLog, EmbeddedStore};
 use crate::in_process::InProcessShared;
+use crate::redis_shared::RedisShared;
 use crate::sqlite_accounts::SqliteAccounts;
 use spendstream_core::Config;
 use spendstream_core::config::{AccountsKind, EventLogKind, SharedKind, StoreKind};
@@ -70,6 +71,15 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
     };
     let shared: Arc<dyn SharedState> = match config.backends.shared {
         SharedKind::InProcess => Arc::new(InProcessShared::new()),
+        SharedKind::Redis => {
+            let r = &config.redis;
+            let timeout = std::time::Duration::from_millis(r.timeout_ms);
+            Arc::new(
+                RedisShared::connect(r.url.expose(), &r.key_prefix, timeout)
+                    .await
+                    .map_err(|e| fail("backends.shared")(e.to_string()))?,
+            )
+        }
     };
     Ok(Ports { log, store, accounts, shared, inbox, log_head })
 }

@@ -65,6 +65,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Tips and recurring charges.
     pub tips: TipsConfig,
+    /// Redis, when `backends.shared = "redis"`.
+    pub redis: RedisConfig,
     /// Categories, their names and rules.
     pub categories: Vec<CategoryDef>,
 }
@@ -119,6 +121,8 @@ pub enum AccountsKind {
 pub enum SharedKind {
     /// In this process.
     InProcess,
+    /// In Redis (`[redis]`), shared by every API process.
+    Redis,
 }
 
 /// `[backends]`
@@ -222,6 +226,18 @@ pub struct IngestConfig {
     pub max_batch: usize,
     /// API tokens a user may hold at once.
     pub max_tokens_per_user: usize,
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Connection URL, e.g. `redis://127.0.0.1:6379/0`.
+    pub url: Secret,
+    /// Deadline of every command; past it the API answers 503.
+    pub timeout_ms: u64,
+    /// Prefix of every key, so several deployments can share one Redis.
+    pub key_prefix: String,
 }
 
 /// `[tips]`
@@ -514,6 +530,12 @@ impl Config {
             p.push(format!("ingest.sms_rules: '{}' is not a readable file", self.ingest.sms_rules));
         }
         self.alerts.validate(&mut p);
+        if self.redis.timeout_ms == 0 {
+            p.push("redis.timeout_ms: must be greater than 0".into());
+        }
+        if self.backends.shared == SharedKind::Redis && !self.redis.url.expose().starts_with("redis") {
+            p.push("redis.url: must be a redis:// or rediss:// URL when backends.shared = \"redis\"".into());
+        }
         if !self.tips.rules.is_empty() && !Path::new(&self.tips.rules).is_file() {
             p.push(format!("tips.rules: '{}' is not a readable file", self.tips.rules));
         }
@@ -528,6 +550,15 @@ impl Config {
             && auth.get("jwt_secret").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty())
         {
             auth.insert("jwt_secret".into(), "***".into());
+        }
+        // A password in a URL (`redis://:pw@host`) is replaced by ***.
+        if let Some(redis) = v.get_mut("redis").and_then(|r| r.as_object_mut())
+            && let Some(url) = redis.get("url").and_then(|u| u.as_str())
+            && let (Some(scheme), Some(at)) = (url.find("://"), url.rfind('@'))
+            && at > scheme
+        {
+            let hidden = format!("{}***{}", &url[..scheme + 3], &url[at..]);
+            redis.insert("url".into(), hidden.into());
         }
         v
     }

@@ -8,8 +8,8 @@ use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxItem, Payment, SmsSt
 use spendstream_core::insight::{Alert, AlertRule, Budget, BudgetPeriod, LearnedRule, Severity};
 use spendstream_core::period::WeekStart;
 use spendstream_core::ports::{
-    Accounts, AccountsError, AnalyticsStore, ApiToken, EventLog, ListQuery, Position, Processed, RefreshToken,
-    Rotation, User,
+    Accounts, AccountsError, AnalyticsStore, ApiToken, EventLog, ListQuery, Position, Processed, RateDecision,
+    RefreshToken, Rotation, SharedState, User,
 };
 use spendstream_core::{
     CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Event, Money, ProcessedEntry, Source, UserId,
@@ -199,6 +199,50 @@ pub async fn profile_story(store: Arc<dyn AnalyticsStore>) -> UserId {
         .expect("apply");
     assert_eq!(store.profile(u).await.expect("profile").bills, vec![due]);
     u
+}
+
+/// Shared state (rate limits, idempotency keys): fixed windows that expire,
+/// reset, first value wins until its time to live ends. Keys are unique per
+/// run, so the story can run against a shared server.
+pub async fn shared_story(shared: Arc<dyn SharedState>) {
+    shared.healthcheck().await.expect("healthy");
+    let run = uuid::Uuid::now_v7();
+    let k = format!("login:{run}");
+    let window = Duration::from_millis(400);
+    for _ in 0..3 {
+        assert_eq!(shared.check(&k, 3, window).await.expect("check"), RateDecision::Allowed);
+        shared.hit(&k, window).await.expect("hit");
+    }
+    match shared.check(&k, 3, window).await.expect("check") {
+        RateDecision::Limited { retry_after_secs } => assert!(retry_after_secs >= 1, "{retry_after_secs}"),
+        RateDecision::Allowed => panic!("three hits in the window reach a limit of 3"),
+    }
+    assert_eq!(shared.check(&k, 4, window).await.expect("check"), RateDecision::Allowed, "under a higher limit");
+    shared.reset(&k).await.expect("reset");
+    assert_eq!(shared.check(&k, 3, window).await.expect("check"), RateDecision::Allowed, "reset forgets");
+    // The window expires by itself.
+    for _ in 0..3 {
+        shared.hit(&k, window).await.expect("hit");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while shared.check(&k, 3, window).await.expect("check") != RateDecision::Allowed {
+        assert!(std::time::Instant::now() < deadline, "the window never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let key = format!("idem:{run}");
+    let ttl = Duration::from_secs(60);
+    assert_eq!(shared.put_if_absent(&key, "first", ttl).await.expect("put"), "first");
+    assert_eq!(shared.put_if_absent(&key, "second", ttl).await.expect("put"), "first", "the first value wins");
+    let other = format!("idem:{run}:other");
+    assert_eq!(shared.put_if_absent(&other, "x", ttl).await.expect("put"), "x", "keys are independent");
+    let short = format!("idem:{run}:short");
+    assert_eq!(shared.put_if_absent(&short, "a", Duration::from_millis(200)).await.expect("put"), "a");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while shared.put_if_absent(&short, "b", Duration::from_millis(200)).await.expect("put") != "b" {
+        assert!(std::time::Instant::now() < deadline, "the key never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Event log: durable appends, per-user order, groups, commit, seek, wake-up.

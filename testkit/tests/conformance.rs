@@ -5,7 +5,9 @@
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sqlite_accounts::SqliteAccounts;
 use spendstream_core::ports::EventLog;
-use spendstream_testkit::conformance::{accounts_story, event_log_story, inbox_story, profile_story, store_story};
+use spendstream_testkit::conformance::{
+    accounts_story, event_log_story, inbox_story, profile_story, shared_story, store_story,
+};
 use std::sync::Arc;
 
 #[tokio::test]
@@ -69,4 +71,40 @@ async fn sqlite_accounts() {
 async fn sqlite_inbox() {
     let dir = tempfile::tempdir().unwrap();
     inbox_story(Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn in_process_shared_state() {
+    shared_story(Arc::new(spendstream_backends::in_process::InProcessShared::new())).await;
+}
+
+/// Against the Redis at `SPENDSTREAM_TEST_REDIS_URL` (default the local one).
+/// Without a Redis this test says so and passes, except under `CI=true`,
+/// where a missing service fails it.
+#[tokio::test]
+async fn redis_shared_state() {
+    use spendstream_backends::redis_shared::RedisShared;
+    let url = std::env::var("SPENDSTREAM_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+    let shared = match RedisShared::connect(&url, "spendstream-test:", std::time::Duration::from_secs(2)).await {
+        Ok(s) => s,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: no Redis at {url} ({e}); CI=true makes this a failure");
+            return;
+        }
+        Err(e) => panic!("Redis at {url} is required under CI=true: {e}"),
+    };
+    shared_story(Arc::new(shared)).await;
+}
+
+#[tokio::test]
+async fn redis_down_is_unavailable() {
+    use spendstream_backends::redis_shared::RedisShared;
+    use spendstream_core::ports::SharedError;
+    // Nothing listens on port 1: connecting fails and says so.
+    let err = RedisShared::connect("redis://127.0.0.1:1/0", "x:", std::time::Duration::from_millis(300))
+        .await
+        .err()
+        .expect("no server");
+    let SharedError::Unavailable(msg) = err;
+    assert!(msg.starts_with("redis:"), "{msg}");
 }
