@@ -99,16 +99,15 @@ pub struct DateRange {
     pub end: Date,
 }
 
+/// Whole days from `a` to `b` (negative when `b` is earlier).
+pub fn days_between(a: Date, b: Date) -> i64 {
+    a.until(b).map(|s| i64::from(s.get_days())).unwrap_or(0)
+}
+
 impl DateRange {
     /// Number of days in the range.
     pub fn days(&self) -> i64 {
-        let mut n = 0;
-        let mut d = self.start;
-        while d < self.end {
-            n += 1;
-            d = d.tomorrow().unwrap_or(self.end);
-        }
-        n
+        days_between(self.start, self.end).max(0)
     }
 
     /// Whether `d` falls inside.

@@ -20,7 +20,7 @@ use spendstream_core::Config;
 use spendstream_core::config::{AlertsConfig, ThresholdRule};
 use spendstream_core::inbox::{Bill, BillStatus};
 use spendstream_core::insight::{Alert, AlertRule, Budget, LearnedRule, Severity, best_rule, merchant_key, render};
-use spendstream_core::period::{DateRange, WeekStart, local_date, parse_time_zone};
+use spendstream_core::period::{DateRange, WeekStart, days_between, local_date, parse_time_zone};
 use spendstream_core::ports::{Processed, UserProfile};
 use spendstream_core::report::percent;
 use spendstream_core::{
@@ -590,7 +590,7 @@ impl Insights {
         };
         let period = b.period.name();
         let elapsed = days_between(range.start, date) + 1;
-        let total_days = days_between(range.start, range.end).max(1);
+        let total_days = range.days().max(1);
         let days_left = (total_days - elapsed).max(0);
         let when = (adding.map(|p| p.entry.id), occurred_at, raised_at);
         let bt = &self.alerts.budget_threshold;
@@ -654,14 +654,4 @@ fn rule_threshold(rule: &ThresholdRule, currency: Currency) -> Option<i64> {
 
 fn nums(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
-}
-
-/// Whole days from `a` to `b`.
-pub fn days_between(a: Date, b: Date) -> i64 {
-    a.until(b).map(|s| i64::from(s.get_days())).unwrap_or(0)
-}
-
-/// Days from the 1st of a period to a date, for reports of budgets.
-pub fn budget_days(range: DateRange) -> i64 {
-    days_between(range.start, range.end)
 }

@@ -34,7 +34,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
-use spendstream_core::period::local_date;
+use spendstream_core::period::{days_between, local_date};
 use spendstream_core::{CategoryId, Currency, EntryId, EntryKind, ProcessedEntry};
 
 /// The category whose recurring charges are always subscriptions.
@@ -372,11 +372,6 @@ fn clusters<'a>(mut rest: Vec<Charge<'a>>, cfg: &RecurringConfig) -> Vec<Vec<Cha
         }
     }
     out
-}
-
-/// Whole days from `a` to `b` (negative when `b` is earlier).
-fn days_between(a: Date, b: Date) -> i64 {
-    a.until(b).map(|s| i64::from(s.get_days())).unwrap_or(0)
 }
 
 /// Whether charge dates (sorted, at least two) follow `cadence` within `tol` days.
