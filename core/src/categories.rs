@@ -73,6 +73,11 @@ pub struct Condition {
     pub max_amount: Option<String>,
 }
 
+/// The display name of `id` in `defs`, or the id itself when it is not configured.
+pub fn category_name(defs: &[CategoryDef], id: &CategoryId) -> String {
+    defs.iter().find(|d| d.id == *id).map_or_else(|| id.to_string(), |d| d.name.clone())
+}
+
 /// Checks category definitions and returns every problem, each prefixed with its key path
 /// (`categories[3].keywords[1]: ...`); an empty list means the definitions are usable.
 ///

@@ -129,6 +129,14 @@ impl Budget {
         }
     }
 
+    /// What it limits, for people: the category's name, or "All spending".
+    pub fn name(&self, defs: &[crate::categories::CategoryDef]) -> String {
+        match &self.category {
+            Some(c) => crate::categories::category_name(defs, c),
+            None => "All spending".to_owned(),
+        }
+    }
+
     /// Whether an expense in `category` counts against this budget.
     pub fn covers(&self, category: &CategoryId) -> bool {
         self.category.as_ref().is_none_or(|c| c == category)

@@ -17,6 +17,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use spendstream_core::Config;
+use spendstream_core::categories::category_name;
 use spendstream_core::config::{AlertsConfig, ThresholdRule};
 use spendstream_core::inbox::{Bill, BillStatus};
 use spendstream_core::insight::{Alert, AlertRule, Budget, LearnedRule, Severity, best_rule, merchant_key, render};
@@ -227,7 +228,7 @@ pub fn learned_reason(rule: &LearnedRule) -> String {
 pub struct Insights {
     categoriser: Arc<Categoriser>,
     alerts: AlertsConfig,
-    names: HashMap<CategoryId, String>,
+    categories: Vec<CategoryDef>,
 }
 
 /// What one event turned into.
@@ -248,8 +249,7 @@ impl Insights {
 
     /// An engine with the category rules, the alert rules and the category names.
     pub fn new(categoriser: Arc<Categoriser>, alerts: AlertsConfig, categories: &[CategoryDef]) -> Self {
-        let names = categories.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
-        Insights { categoriser, alerts, names }
+        Insights { categoriser, alerts, categories: categories.to_vec() }
     }
 
     /// The alert rules.
@@ -387,10 +387,6 @@ impl Insights {
         }
     }
 
-    fn name(&self, c: &CategoryId) -> String {
-        self.names.get(c).cloned().unwrap_or_else(|| c.to_string())
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn fire(
         &self,
@@ -489,7 +485,7 @@ impl Insights {
                 let n = nums(&[
                     ("amount", money(e.amount.minor)),
                     ("merchant", merchant.clone()),
-                    ("category", self.name(&p.category)),
+                    ("category", category_name(&self.categories, &p.category)),
                     ("usual", money(usual)),
                     ("factor", factor),
                 ]);
@@ -584,10 +580,7 @@ impl Insights {
         }
         let cur = b.limit.currency;
         let money = |m: i64| format_grouped(cur, m);
-        let name = match &b.category {
-            Some(c) => self.name(c),
-            None => "All spending".to_owned(),
-        };
+        let name = b.name(&self.categories);
         let period = b.period.name();
         let elapsed = days_between(range.start, date) + 1;
         let total_days = range.days().max(1);

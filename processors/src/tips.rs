@@ -818,7 +818,7 @@ impl Ctx<'_, '_> {
     }
 
     fn category_name(&self, id: &CategoryId) -> String {
-        self.input.categories.iter().find(|d| &d.id == id).map_or_else(|| id.to_string(), |d| d.name.clone())
+        spendstream_core::categories::category_name(self.input.categories, id)
     }
 
     /// Values every kind knows.

@@ -73,12 +73,7 @@ async fn budgets_of(state: &AppState, uid: UserId) -> Result<Vec<Budget>, ApiErr
 }
 
 fn budget_name(state: &AppState, b: &Budget) -> String {
-    match &b.category {
-        None => "All spending".to_owned(),
-        Some(c) => {
-            state.config.categories.iter().find(|d| d.id == *c).map_or_else(|| c.to_string(), |d| d.name.clone())
-        }
-    }
+    b.name(&state.config.categories)
 }
 
 /// Each budget's status for its period holding `date`, judged on `today`.
