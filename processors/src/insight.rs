@@ -99,7 +99,7 @@ impl UserInsight {
             .collect();
         kept.sort_by_key(|e| (e.entry.occurred_at, e.entry.id));
         for e in kept {
-            s.track(e, cfg);
+            s.track(e, e.entry.merchant.as_deref().map(merchant_key).unwrap_or_default(), cfg);
         }
         s
     }
@@ -109,7 +109,8 @@ impl UserInsight {
         self.budgets.values()
     }
 
-    fn track(&mut self, e: &ProcessedEntry, cfg: &AlertsConfig) {
+    /// Remembers an expense; `key` is [`merchant_key`] of its merchant.
+    fn track(&mut self, e: &ProcessedEntry, key: String, cfg: &AlertsConfig) {
         if e.entry.kind != EntryKind::Expense || self.tracked.contains_key(&e.entry.id) {
             return;
         }
@@ -119,7 +120,7 @@ impl UserInsight {
             category: e.category.clone(),
             currency: e.entry.amount.currency,
             amount: e.entry.amount.minor,
-            merchant_key: e.entry.merchant.as_deref().map(merchant_key).unwrap_or_default(),
+            merchant_key: key,
             source: e.category_source,
         };
         self.add_day(&t, 1);
@@ -261,9 +262,10 @@ impl Insights {
     pub fn process(&self, state: &mut UserInsight, event: Event, raised_at: Timestamp) -> Outcome {
         match event {
             Event::EntryAdded { entry } => {
-                let processed = self.categorise(state, entry);
-                let alerts = self.on_entry(state, &processed, raised_at);
-                state.track(&processed, &self.alerts);
+                let key = entry.merchant.as_deref().map(merchant_key).unwrap_or_default();
+                let processed = self.categorise(state, entry, &key);
+                let alerts = self.on_entry(state, &processed, &key, raised_at);
+                state.track(&processed, key, &self.alerts);
                 Outcome { processed: Some(Processed::Added(processed)), alerts }
             }
             Event::EntryRemoved { user_id, entry_id, removed_at } => {
@@ -349,7 +351,7 @@ impl Insights {
     }
 
     /// User's choice, then a rule learned from the user's corrections, then config rules.
-    fn categorise(&self, state: &UserInsight, entry: Entry) -> ProcessedEntry {
+    fn categorise(&self, state: &UserInsight, entry: Entry, key: &str) -> ProcessedEntry {
         if let Some(c) = &entry.user_category {
             let category = c.clone();
             return ProcessedEntry {
@@ -359,10 +361,7 @@ impl Insights {
                 category_reason: "set by the user".to_owned(),
             };
         }
-        let learned = (entry.kind == EntryKind::Expense)
-            .then(|| entry.merchant.as_deref().map(merchant_key))
-            .flatten()
-            .and_then(|k| best_rule(state.learned.values(), &k));
+        let learned = (entry.kind == EntryKind::Expense).then(|| best_rule(state.learned.values(), key)).flatten();
         if let Some(rule) = learned {
             return ProcessedEntry {
                 category: rule.category.clone(),
@@ -420,7 +419,7 @@ impl Insights {
     }
 
     /// Alerts an added entry raises, judged against the state before it.
-    fn on_entry(&self, state: &mut UserInsight, p: &ProcessedEntry, raised_at: Timestamp) -> Vec<Alert> {
+    fn on_entry(&self, state: &mut UserInsight, p: &ProcessedEntry, key: &str, raised_at: Timestamp) -> Vec<Alert> {
         let mut out = Vec::new();
         let e = &p.entry;
         let max_age = SignedDuration::from_hours(24 * self.alerts.max_age_days);
@@ -449,7 +448,11 @@ impl Insights {
                 when,
             );
         }
-        let bills: Vec<Bill> = state.bills.values().cloned().collect();
+        // Only bills due within the reminder window (usually none) are copied.
+        let near = |b: &&Bill| {
+            b.due_date.is_some_and(|d| (0..=self.alerts.bill_due.days_before).contains(&days_between(date, d)))
+        };
+        let bills: Vec<Bill> = state.bills.values().filter(near).cloned().collect();
         for b in &bills {
             out.extend(self.bill_alert(state, b, e.occurred_at, Some(e.id), raised_at));
         }
@@ -457,9 +460,8 @@ impl Insights {
             return out;
         }
         let merchant = e.merchant.clone().unwrap_or_else(|| "an unnamed merchant".into());
-        let key = e.merchant.as_deref().map(merchant_key).unwrap_or_default();
         let by_entry = (e.id.to_string(), String::new());
-        let new_merchant = !key.is_empty() && !state.merchants.contains(&key);
+        let new_merchant = !key.is_empty() && !state.merchants.contains(key);
         let nm = &self.alerts.new_merchant_large;
         let ld = &self.alerts.large_debit;
         if let Some(limit) = rule_threshold(nm, cur).filter(|l| new_merchant && e.amount.minor >= *l) {
