@@ -24,16 +24,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let ports = wiring::open(&config).await.context("opening backends")?;
     let secret = wiring::jwt_secret(&config)?;
-    let insights = Arc::new(Insights::from_config(&config).context("compiling category rules")?);
     let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let runner = Runner::new(
-        ports.log.clone(),
-        ports.store.clone(),
-        insights,
-        default_settings(&config),
-        config.processors.clone(),
-    );
+    let runner =
+        Runner::from_config(ports.log.clone(), ports.store.clone(), &config).context("compiling category rules")?;
     let processors = tokio::spawn(runner.run(stop_rx));
     catch_up(&ports).await;
     let state = AppState::new(

@@ -74,6 +74,16 @@ impl Backoff {
 }
 
 impl Runner {
+    /// The runner `config` describes (categories, `[alerts]`, `[defaults]`, `[processors]`).
+    pub fn from_config(
+        log: Arc<dyn EventLog>,
+        store: Arc<dyn AnalyticsStore>,
+        config: &spendstream_core::Config,
+    ) -> Result<Self, crate::categorise::CategoriseError> {
+        let insights = Arc::new(Insights::from_config(config)?);
+        Ok(Runner::new(log, store, insights, crate::insight::default_settings(config), config.processors.clone()))
+    }
+
     /// A runner over `log` writing to `store`; users without settings get `defaults`.
     pub fn new(
         log: Arc<dyn EventLog>,

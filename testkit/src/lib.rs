@@ -9,7 +9,6 @@ use spendstream_api::{AppState, router};
 use spendstream_backends::wiring::{self, Ports};
 use spendstream_core::Config;
 use spendstream_ingest::pipeline::load_rules;
-use spendstream_processors::insight::{Insights, default_settings};
 use spendstream_processors::runner::Runner;
 use spendstream_processors::tips::TipRules;
 use std::sync::Arc;
@@ -70,15 +69,8 @@ impl TestApp {
         let config = Arc::new(config);
         let ports = wiring::open(&config).await.expect("open ports");
         let secret = wiring::jwt_secret(&config).expect("secret");
-        let insights = Arc::new(Insights::from_config(&config).expect("categories"));
         let (stop, rx) = watch::channel(false);
-        let runner = Runner::new(
-            ports.log.clone(),
-            ports.store.clone(),
-            insights,
-            default_settings(&config),
-            config.processors.clone(),
-        );
+        let runner = Runner::from_config(ports.log.clone(), ports.store.clone(), &config).expect("categories");
         let runner = tokio::spawn(runner.run(rx));
         let sms_rules = load_rules(&config.ingest).expect("sms rules");
         let tips = TipRules::from_config(&config.tips.rules).expect("tip rules");
