@@ -5,16 +5,10 @@
 use jiff::Timestamp;
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
-use jiff::tz::TimeZone;
-use spendstream_core::{
-    CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Money, ProcessedEntry, Source, UserId,
-};
+use spendstream_core::{CategoryId, Currency, EntryId, EntryKind, ProcessedEntry};
 use spendstream_processors::recurring::{Cadence, Recurring, RecurringConfig, detect};
-use uuid::Uuid;
-
-fn kolkata() -> TimeZone {
-    TimeZone::get("Asia/Kolkata").unwrap()
-}
+mod common;
+use common::{kolkata, processed};
 
 /// Noon local time in Kolkata on `d`.
 fn noon(d: Date) -> Timestamp {
@@ -30,25 +24,7 @@ struct User {
 impl User {
     fn add(&mut self, kind: EntryKind, at: Timestamp, minor: i64, currency: &str, merchant: &str, category: &str) {
         let n = u128::try_from(self.entries.len()).unwrap() + 1;
-        let entry = Entry {
-            id: EntryId(Uuid::from_u128(n)),
-            user_id: UserId(Uuid::from_u128(7)),
-            kind,
-            amount: Money { minor, currency: Currency::parse(currency).unwrap() },
-            occurred_at: at,
-            merchant: Some(merchant.to_owned()),
-            note: None,
-            user_category: None,
-            source: Source::Manual,
-            created_at: at,
-            origin: None,
-        };
-        self.entries.push(ProcessedEntry {
-            entry,
-            category: CategoryId(category.to_owned()),
-            category_source: CategorySource::Rule,
-            category_reason: "test".to_owned(),
-        });
+        self.entries.push(processed(n, kind, at, minor, currency, merchant, category));
     }
 
     /// An INR expense at noon local time.

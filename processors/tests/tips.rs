@@ -8,21 +8,17 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
-use jiff::tz::TimeZone;
 use serde::Deserialize;
 use spendstream_core::period::{Period, WeekStart};
-use spendstream_core::{
-    CategoryDef, CategoryId, CategorySource, Currency, Entry, EntryId, EntryKind, Money, ProcessedEntry, Source, UserId,
-};
+use spendstream_core::{CategoryDef, CategoryId, Currency, EntryId, EntryKind, ProcessedEntry};
 use spendstream_processors::recurring::{Cadence, Recurring, RecurringConfig, detect};
 use spendstream_processors::tips::{Tip, TipInput, TipKind, TipRules, TipsError, format_grouped, tips};
 use uuid::Uuid;
 
-const TODAY: Date = date(2026, 11, 14);
+mod common;
+use common::{kolkata, processed};
 
-fn kolkata() -> TimeZone {
-    TimeZone::get("Asia/Kolkata").unwrap()
-}
+const TODAY: Date = date(2026, 11, 14);
 
 fn inr() -> Currency {
     Currency::parse("INR").unwrap()
@@ -65,25 +61,7 @@ struct User {
 impl User {
     fn add(&mut self, kind: EntryKind, at: Timestamp, minor: i64, currency: &str, category: &str) {
         let n = u128::try_from(self.entries.len()).unwrap() + 1;
-        let entry = Entry {
-            id: EntryId(Uuid::from_u128(n)),
-            user_id: UserId(Uuid::from_u128(7)),
-            kind,
-            amount: Money { minor, currency: Currency::parse(currency).unwrap() },
-            occurred_at: at,
-            merchant: Some(format!("Shop {n}")),
-            note: None,
-            user_category: None,
-            source: Source::Manual,
-            created_at: at,
-            origin: None,
-        };
-        self.entries.push(Arc::new(ProcessedEntry {
-            entry,
-            category: CategoryId(category.to_owned()),
-            category_source: CategorySource::Rule,
-            category_reason: "test".to_owned(),
-        }));
+        self.entries.push(Arc::new(processed(n, kind, at, minor, currency, &format!("Shop {n}"), category)));
     }
 
     /// An INR expense at `at`.
