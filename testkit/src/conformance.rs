@@ -56,6 +56,25 @@ fn user() -> UserId {
     UserId(uuid::Uuid::now_v7())
 }
 
+/// A due HDFC card bill of 18,450.00 (minimum 920.00) read from SMS `sms_id`.
+fn card_bill(user: UserId, due: jiff::civil::Date, sms_id: uuid::Uuid, received_at: Timestamp) -> Bill {
+    Bill {
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        sender: "VM-HDFCBK".into(),
+        account_last4: Some("7712".into()),
+        currency: "INR".into(),
+        amount_due_minor: 1_845_000,
+        min_due_minor: Some(92_000),
+        due_date: Some(due),
+        status: BillStatus::Due,
+        paid_by: None,
+        paid_at: None,
+        sms_id,
+        received_at,
+    }
+}
+
 fn alert(user: UserId, subject: &str, at: &str) -> Alert {
     let at: Timestamp = at.parse().expect("instant");
     Alert {
@@ -167,21 +186,7 @@ pub async fn profile_story(store: Arc<dyn AnalyticsStore>) -> UserId {
     assert_eq!(store.profile(user()).await.expect("profile"), Default::default(), "an unknown user has nothing");
 
     // Due bills are kept for due-soon alerts until paid.
-    let due = Bill {
-        id: uuid::Uuid::now_v7(),
-        user_id: u,
-        sender: "VM-HDFCBK".into(),
-        account_last4: Some("7712".into()),
-        currency: "INR".into(),
-        amount_due_minor: 1_845_000,
-        min_due_minor: Some(92_000),
-        due_date: Some(date(2026, 11, 5)),
-        status: BillStatus::Due,
-        paid_by: None,
-        paid_at: None,
-        sms_id: uuid::Uuid::now_v7(),
-        received_at: "2026-10-20T00:00:00Z".parse().expect("instant"),
-    };
+    let due = card_bill(u, date(2026, 11, 5), uuid::Uuid::now_v7(), "2026-10-20T00:00:00Z".parse().expect("instant"));
     let paid = Bill { id: uuid::Uuid::now_v7(), ..due.clone() };
     let paid_later = Bill { id: uuid::Uuid::now_v7(), ..due.clone() };
     store
@@ -522,21 +527,7 @@ pub async fn inbox_story(inbox: Arc<dyn Inbox>) {
     assert_eq!(entered[0].entry_id, Some(e1));
 
     // Bills: a second reminder updates; a payment to the card settles.
-    let bill = Bill {
-        id: uuid::Uuid::now_v7(),
-        user_id: u,
-        sender: "VM-HDFCBK".into(),
-        account_last4: Some("7712".into()),
-        currency: "INR".into(),
-        amount_due_minor: 1_845_000,
-        min_due_minor: Some(92_000),
-        due_date: Some(date(2026, 3, 20)),
-        status: BillStatus::Due,
-        paid_by: None,
-        paid_at: None,
-        sms_id: first.id,
-        received_at: t0,
-    };
+    let bill = card_bill(u, date(2026, 3, 20), first.id, t0);
     let stored = inbox.upsert_bill(&bill).await.expect("bill");
     let again = inbox.upsert_bill(&Bill { id: uuid::Uuid::now_v7(), ..bill.clone() }).await.expect("bill");
     assert_eq!(stored.id, again.id, "a reminder of the same bill");
