@@ -90,6 +90,16 @@ impl AppState {
         Ok(user)
     }
 
+    /// Appends `events` durably, then waits (at most `api.read_your_writes_ms`)
+    /// until the store shows them; false if the processors had not caught up.
+    pub async fn append_and_wait(&self, events: Vec<spendstream_core::Event>) -> Result<bool, ApiError> {
+        let positions = self.log.append(events).await?;
+        Ok(match positions.last() {
+            Some(p) => self.store.wait_applied(*p, Duration::from_millis(self.config.api.read_your_writes_ms)).await,
+            None => true,
+        })
+    }
+
     /// Drops a user from the cache after a change made through this process.
     pub fn forget_user(&self, id: UserId) {
         self.users.lock().remove(&id);

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use spendstream_core::entry::to_micros;
 use spendstream_core::period::parse_time_zone;
-use spendstream_core::ports::{Cursor, ListQuery, Position, User};
+use spendstream_core::ports::{Cursor, ListQuery, User};
 use spendstream_core::{CategoryId, Config, Currency, Entry, EntryId, Event, Money, Source, UserId};
 use std::time::Duration;
 
@@ -100,10 +100,6 @@ async fn current_user(state: &AppState, id: UserId) -> Result<User, ApiError> {
     state.user(id).await
 }
 
-async fn wait(state: &AppState, p: Position) -> bool {
-    state.store.wait_applied(p, Duration::from_millis(state.config.api.read_your_writes_ms)).await
-}
-
 /// Adds an expense or income. With `Idempotency-Key`, a retry returns the same entry.
 #[utoipa::path(post, path = "/v1/expenses", tag = "expenses", security(("bearer" = [])), request_body = NewEntry,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
@@ -133,13 +129,11 @@ pub async fn create(
             return replay(&state, uid, id).await;
         }
     }
-    let pos = state.log.append(vec![Event::EntryAdded { entry: entry.clone() }]).await?;
-    let view = match pos.last() {
-        Some(p) if wait(&state, *p).await => match state.store.entry(uid, id).await? {
-            Some(e) => EntryView::processed(&e, &state.config),
-            None => EntryView::pending(&entry),
-        },
-        _ => EntryView::pending(&entry),
+    let applied = state.append_and_wait(vec![Event::EntryAdded { entry: entry.clone() }]).await?;
+    let processed = if applied { state.store.entry(uid, id).await? } else { None };
+    let view = match processed {
+        Some(e) => EntryView::processed(&e, &state.config),
+        None => EntryView::pending(&entry),
     };
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
@@ -203,10 +197,7 @@ pub async fn recategorise(
         at: Timestamp::now(),
         merchant: e.entry.merchant.clone(),
     };
-    let pos = state.log.append(vec![event]).await?;
-    if let Some(p) = pos.last() {
-        wait(&state, *p).await;
-    }
+    state.append_and_wait(vec![event]).await?;
     let e = state.store.entry(uid, id).await?.ok_or_else(|| ApiError::NotFound(format!("no entry with id '{id}'")))?;
     Ok(Json(EntryView::processed(&e, &state.config)))
 }
@@ -223,13 +214,9 @@ pub async fn remove(
     if state.store.entry(uid, id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no entry with id '{id}'")));
     }
-    let pos = state
-        .log
-        .append(vec![Event::EntryRemoved { user_id: uid, entry_id: id, removed_at: Timestamp::now() }])
+    state
+        .append_and_wait(vec![Event::EntryRemoved { user_id: uid, entry_id: id, removed_at: Timestamp::now() }])
         .await?;
-    if let Some(p) = pos.last() {
-        wait(&state, *p).await;
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 

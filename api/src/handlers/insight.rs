@@ -23,7 +23,6 @@ use spendstream_core::ports::User;
 use spendstream_core::{CategoryId, Currency, EntryKind, Event, Money, UserId};
 use spendstream_processors::recurring::detect;
 use spendstream_processors::tips::{TipInput, tips as tips_for};
-use std::time::Duration;
 use uuid::Uuid;
 
 /// Budgets one user may hold.
@@ -60,12 +59,7 @@ fn check_category(state: &AppState, c: Option<String>) -> Result<Option<Category
 
 /// Appends `events` and waits (within `api.read_your_writes_ms`) until the store shows them.
 async fn write(state: &AppState, events: Vec<Event>) -> Result<(), ApiError> {
-    let pos = state.log.append(events).await?;
-    if let Some(p) = pos.last() {
-        let wait = Duration::from_millis(state.config.api.read_your_writes_ms);
-        state.store.wait_applied(*p, wait).await;
-    }
-    Ok(())
+    state.append_and_wait(events).await.map(|_| ())
 }
 
 async fn budgets_of(state: &AppState, uid: UserId) -> Result<Vec<Budget>, ApiError> {
@@ -297,6 +291,12 @@ async fn entries_between(
     Ok(state.store.list(user.id, &query).await?.entries)
 }
 
+/// The first day recurring-charge detection looks at when judging on `as_of`.
+fn recurring_from(cfg: &spendstream_processors::recurring::RecurringConfig, as_of: Date) -> Date {
+    let back = jiff::Span::new().days(i64::from(cfg.yearly_lookback_days.max(cfg.lookback_days)));
+    as_of.checked_sub(back).unwrap_or(as_of)
+}
+
 /// Spending tips for a period, each with the numbers behind it, ranked by money at stake.
 #[utoipa::path(get, path = "/v1/tips", tag = "insight", security(("bearer" = [])), params(TipsParams),
     responses((status = 200, body = TipsView), (status = 400, body = ErrorBody)))]
@@ -328,8 +328,7 @@ pub async fn tips(
         }
         let as_of = day.min(current.end.yesterday().unwrap_or(current.end));
         let cfg = state.tips.recurring();
-        let back = jiff::Span::new().days(i64::from(cfg.yearly_lookback_days.max(cfg.lookback_days)));
-        let from = start.min(as_of.checked_sub(back).unwrap_or(start));
+        let from = start.min(recurring_from(cfg, as_of));
         let entries = entries_between(&state, &user, &tz, from, current.end).await?;
         let recurring = detect(entries.iter().map(|e| e.as_ref()), &tz, as_of, cfg);
         let input = TipInput {
@@ -368,8 +367,7 @@ pub async fn recurring(
     let key = format!("recurring|{day}|{}|{}", user.settings.time_zone, user.settings.currency.code());
     super::reports::cached(&state, uid, key, async {
         let cfg = state.tips.recurring();
-        let back = jiff::Span::new().days(i64::from(cfg.yearly_lookback_days.max(cfg.lookback_days)));
-        let from = day.checked_sub(back).unwrap_or(day);
+        let from = recurring_from(cfg, day);
         let entries = entries_between(&state, &user, &tz, from, day.tomorrow().unwrap_or(day)).await?;
         let found = detect(entries.iter().map(|e| e.as_ref()), &tz, day, cfg);
         let cur = user.settings.currency;

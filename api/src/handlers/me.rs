@@ -8,7 +8,6 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use spendstream_core::Event;
-use std::time::Duration;
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
@@ -32,11 +31,7 @@ pub async fn patch_me(
         settings_from(req.time_zone.as_deref(), req.currency.as_deref(), req.week_start.as_deref(), &user.settings)?;
     state.accounts.update_settings(id, &settings).await?;
     state.forget_user(id);
-    let positions = state.log.append(vec![Event::SettingsChanged { user_id: id, settings: settings.clone() }]).await?;
-    if let Some(p) = positions.last() {
-        let wait = Duration::from_millis(state.config.api.read_your_writes_ms);
-        state.store.wait_applied(*p, wait).await;
-    }
+    state.append_and_wait(vec![Event::SettingsChanged { user_id: id, settings: settings.clone() }]).await?;
     user.settings = settings;
     Ok(Json(UserView::from(&user)))
 }
