@@ -67,6 +67,12 @@ pub struct Config {
     pub tips: TipsConfig,
     /// Redis, when `backends.shared = "redis"`.
     pub redis: RedisConfig,
+    /// Kafka, when `backends.event_log = "kafka"`.
+    pub kafka: KafkaConfig,
+    /// ClickHouse, when `backends.store = "clickhouse"`.
+    pub clickhouse: ClickhouseConfig,
+    /// PostgreSQL, when `backends.accounts = "postgres"`.
+    pub postgres: PostgresConfig,
     /// Categories, their names and rules.
     pub categories: Vec<CategoryDef>,
 }
@@ -97,6 +103,8 @@ pub struct StorageConfig {
 pub enum EventLogKind {
     /// SQLite log in the data dir.
     Embedded,
+    /// Kafka topics (`[kafka]`), any number of processes.
+    Kafka,
 }
 
 /// Engine behind the analytics store.
@@ -105,6 +113,8 @@ pub enum EventLogKind {
 pub enum StoreKind {
     /// In-memory windows with snapshots; SQL through DataFusion.
     Embedded,
+    /// ClickHouse (`[clickhouse]`), shared by every process.
+    Clickhouse,
 }
 
 /// Engine behind accounts.
@@ -113,6 +123,8 @@ pub enum StoreKind {
 pub enum AccountsKind {
     /// SQLite file in the data dir.
     Sqlite,
+    /// PostgreSQL (`[postgres]`), shared by every API process.
+    Postgres,
 }
 
 /// Engine behind rate limits and idempotency keys.
@@ -238,6 +250,121 @@ pub struct RedisConfig {
     pub timeout_ms: u64,
     /// Prefix of every key, so several deployments can share one Redis.
     pub key_prefix: String,
+}
+
+/// `[kafka]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, e.g. `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Prefix of the topic names (`<prefix>events`), so deployments can share a cluster.
+    pub topic_prefix: String,
+    /// Partitions of the events topic when `spendstream migrate` creates it.
+    pub partitions: u32,
+    /// Replication factor when `spendstream migrate` creates topics.
+    pub replication: u16,
+    /// Deadline of an append (broker ack) or admin call; past it the API answers 503.
+    pub timeout_ms: u64,
+    /// Extra librdkafka settings for producer and consumers (e.g. SASL), as strings.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+/// `[clickhouse]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickhouseConfig {
+    /// HTTP endpoint, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Database holding the tables and views (created by `spendstream migrate`).
+    pub database: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: Secret,
+    /// Deadline of every query; past it the API answers 503.
+    pub timeout_ms: u64,
+}
+
+/// `[postgres]`: accounts, API tokens and the SMS inbox on PostgreSQL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Connection URL, e.g. `postgres://user:password@127.0.0.1:5432/spendstream`.
+    /// It may hold a password, so it never prints: `Debug` shows `***` and
+    /// `config show` the URL with its password replaced by `***`.
+    pub url: Secret,
+    /// Largest number of pooled connections per process.
+    pub max_connections: u32,
+    /// Deadline of getting a connection, of every statement and of every
+    /// operation as a whole; past it the API answers 503.
+    pub timeout_ms: u64,
+}
+
+/// `url` with any password (in the user info or a `password=` parameter)
+/// replaced by `***`; a string that is not a URL is hidden entirely.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return if url.is_empty() { String::new() } else { "***".into() };
+    };
+    let (head, rest) = url.split_at(scheme_end + 3);
+    // The last '@' ends the user info: a password may hold unencoded '@' or '/'.
+    let mut out = match rest.rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{head}{}:***{}", &rest[..colon], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    };
+    if let Some(q) = out.find('?') {
+        let mut query = String::new();
+        for (i, pair) in out[q + 1..].split('&').enumerate() {
+            if i > 0 {
+                query.push('&');
+            }
+            match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => query.push_str(&format!("{key}=***")),
+                _ => query.push_str(pair),
+            }
+        }
+        out.truncate(q + 1);
+        out.push_str(&query);
+    }
+    out
+}
+
+/// Why `url` is not a PostgreSQL URL, without repeating it (it may hold a password).
+fn postgres_url_problem(url: &str) -> Option<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("is not a URL such as postgres://user@host:5432/database".into());
+    };
+    if scheme != "postgres" && scheme != "postgresql" {
+        let shown = if scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) { scheme } else { "?" };
+        return Some(format!("must be a postgres:// or postgresql:// URL, not {shown}://"));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Some("must not contain spaces (percent-encode them)".into());
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    // The user info ends at the last '@' before the path (a password may hold '@').
+    let authority = &rest[..authority_end];
+    let host_port = authority.rfind('@').map_or(authority, |at| &authority[at + 1..]);
+    let port = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((_, tail)) => tail.strip_prefix(':'),
+            None => return Some("has an unclosed [ in its host".into()),
+        },
+        None => host_port.rsplit_once(':').map(|(_, port)| port),
+    };
+    // An empty port or host is libpq's and sqlx's default (5432; PGHOST, else localhost).
+    if let Some(port) = port
+        && !port.is_empty()
+        && !matches!(port.parse::<u16>(), Ok(p) if p > 0)
+    {
+        return Some("has a port that is not a number between 1 and 65535".into());
+    }
+    None
 }
 
 /// `[tips]`
@@ -536,6 +663,41 @@ impl Config {
         if self.backends.shared == SharedKind::Redis && !self.redis.url.expose().starts_with("redis") {
             p.push("redis.url: must be a redis:// or rediss:// URL when backends.shared = \"redis\"".into());
         }
+        if self.backends.event_log == EventLogKind::Kafka {
+            if self.kafka.brokers.trim().is_empty() {
+                p.push("kafka.brokers: must name at least one broker when backends.event_log = \"kafka\"".into());
+            }
+            if self.backends.store == StoreKind::Embedded {
+                p.push(
+                    "backends.store: the embedded store follows one partition of the embedded log; \
+                     with backends.event_log = \"kafka\" use store = \"clickhouse\""
+                        .into(),
+                );
+            }
+            if self.kafka.partitions == 0 || self.kafka.replication == 0 {
+                p.push("kafka.partitions, kafka.replication: must be greater than 0".into());
+            }
+        }
+        if self.kafka.timeout_ms == 0 {
+            p.push("kafka.timeout_ms: must be greater than 0".into());
+        }
+        if self.clickhouse.timeout_ms == 0 {
+            p.push("clickhouse.timeout_ms: must be greater than 0".into());
+        }
+        if self.backends.store == StoreKind::Clickhouse && !self.clickhouse.url.starts_with("http") {
+            p.push("clickhouse.url: must be an http:// or https:// URL when backends.store = \"clickhouse\"".into());
+        }
+        if self.postgres.timeout_ms == 0 {
+            p.push("postgres.timeout_ms: must be greater than 0".into());
+        }
+        if self.postgres.max_connections == 0 {
+            p.push("postgres.max_connections: must be greater than 0".into());
+        }
+        if self.backends.accounts == AccountsKind::Postgres
+            && let Some(problem) = postgres_url_problem(self.postgres.url.expose())
+        {
+            p.push(format!("postgres.url: {problem} (backends.accounts = \"postgres\")"));
+        }
         if !self.tips.rules.is_empty() && !Path::new(&self.tips.rules).is_file() {
             p.push(format!("tips.rules: '{}' is not a readable file", self.tips.rules));
         }
@@ -559,6 +721,17 @@ impl Config {
         {
             let hidden = format!("{}***{}", &url[..scheme + 3], &url[at..]);
             redis.insert("url".into(), hidden.into());
+        }
+        if let Some(ch) = v.get_mut("clickhouse").and_then(|c| c.as_object_mut())
+            && ch.get("password").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty())
+        {
+            ch.insert("password".into(), "***".into());
+        }
+        if let Some(pg) = v.get_mut("postgres").and_then(|c| c.as_object_mut())
+            && let Some(url) = pg.get("url").and_then(|u| u.as_str())
+        {
+            let hidden = redact_url(url);
+            pg.insert("url".into(), hidden.into());
         }
         v
     }
@@ -613,5 +786,59 @@ mod tests {
             assert!(!format!("{:?}", Config::load_with_env(None, env()).unwrap().auth.jwt_secret).contains("short"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn postgres_section_from_env_validated_and_never_printing_its_password() {
+        let c = Config::load_with_env(None, env()).expect("defaults are valid");
+        assert_eq!(c.backends.accounts, AccountsKind::Sqlite);
+        assert_eq!(c.postgres.url.expose(), "postgres://postgres@127.0.0.1:5432/spendstream");
+        assert_eq!((c.postgres.max_connections, c.postgres.timeout_ms), (10, 2000));
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SPENDSTREAM__BACKENDS__ACCOUNTS", "postgres");
+            jail.set_env("SPENDSTREAM__POSTGRES__URL", "postgresql://app:s3cr@t@db.internal:6432/spend?sslmode=prefer");
+            jail.set_env("SPENDSTREAM__POSTGRES__MAX_CONNECTIONS", "20");
+            let c = Config::load(None).expect("valid");
+            assert_eq!(c.backends.accounts, AccountsKind::Postgres);
+            assert_eq!(c.postgres.url.expose(), "postgresql://app:s3cr@t@db.internal:6432/spend?sslmode=prefer");
+            assert_eq!(c.postgres.max_connections, 20);
+            assert!(!format!("{c:?}").contains("s3cr"), "Debug hides the URL");
+            let shown = c.redacted()["postgres"]["url"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(shown, "postgresql://app:***@db.internal:6432/spend?sslmode=prefer");
+
+            jail.set_env("SPENDSTREAM__POSTGRES__URL", "mysql://app:s3cret@db:3306/spend");
+            jail.set_env("SPENDSTREAM__POSTGRES__TIMEOUT_MS", "0");
+            jail.set_env("SPENDSTREAM__POSTGRES__MAX_CONNECTIONS", "0");
+            let e = Config::load(None).expect_err("invalid");
+            assert_eq!(e.problems.len(), 3, "{e}");
+            assert!(e.problems.iter().any(|p| p.starts_with("postgres.url: must be a postgres://")), "{e}");
+            assert!(e.problems.iter().any(|p| p.starts_with("postgres.timeout_ms")), "{e}");
+            assert!(e.problems.iter().any(|p| p.starts_with("postgres.max_connections")), "{e}");
+            jail.set_env("SPENDSTREAM__POSTGRES__TIMEOUT_MS", "2000");
+            jail.set_env("SPENDSTREAM__POSTGRES__MAX_CONNECTIONS", "10");
+            jail.set_env("SPENDSTREAM__POSTGRES__URL", "postgres://app:s3cret@db:99999/spend");
+            let e = Config::load(None).expect_err("bad port");
+            assert!(e.problems[0].starts_with("postgres.url: has a port"), "{e}");
+            jail.set_env("SPENDSTREAM__POSTGRES__URL", "app:s3cret@db/spend");
+            let e = Config::load(None).expect_err("no scheme");
+            assert!(!e.to_string().contains("s3cret"), "{e}");
+            // Not checked while the accounts stay on SQLite.
+            jail.set_env("SPENDSTREAM__BACKENDS__ACCOUNTS", "sqlite");
+            let c = Config::load(None).expect("postgres.url unused");
+            assert_eq!(c.redacted()["postgres"]["url"], "***", "not a URL: hidden entirely");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redact_url_hides_passwords_only() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=pw&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://u:p/w@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url(""), "");
     }
 }
