@@ -1,4 +1,4 @@
-//! `InProcessShared`: rate-limit windows and idempotency keys in this process.
+//! `InProcessShared`: rate-limit windows, idempotency keys and cached answers in this process.
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 pub struct InProcessShared {
     hits: Mutex<HashMap<String, (Instant, u32)>>,
     keys: Mutex<HashMap<String, (Instant, String)>>,
+    cache: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
 }
+
+/// Cached answers kept at most; past it the expired ones go, then all.
+const MAX_CACHED: usize = 10_000;
 
 impl InProcessShared {
     /// An empty state.
@@ -62,6 +66,23 @@ impl SharedState for InProcessShared {
                 Ok(value.to_owned())
             }
         }
+    }
+
+    async fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, SharedError> {
+        Ok(self.cache.lock().get(key).filter(|(until, _)| Instant::now() < *until).map(|(_, v)| v.clone()))
+    }
+
+    async fn cache_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedError> {
+        let mut cache = self.cache.lock();
+        if cache.len() >= MAX_CACHED {
+            let now = Instant::now();
+            cache.retain(|_, (until, _)| now < *until);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
+        cache.insert(key.to_owned(), (Instant::now() + ttl, value.to_vec()));
+        Ok(())
     }
 
     async fn healthcheck(&self) -> Result<(), SharedError> {

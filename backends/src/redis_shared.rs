@@ -1,4 +1,5 @@
-//! `RedisShared`: rate-limit windows and idempotency keys in Redis, so that any
+//! `RedisShared`: rate-limit windows, idempotency keys and cached report
+//! answers in Redis, so that any
 //! number of API processes share them. Every command has a deadline
 //! (`redis.timeout_ms`); past it, or with Redis down, callers get
 //! `SharedError::Unavailable` (the API answers 503 with Retry-After).
@@ -106,6 +107,20 @@ impl SharedState for RedisShared {
             })
             .await?;
         Ok(old.unwrap_or_else(|| value.to_owned()))
+    }
+
+    async fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, SharedError> {
+        let k = self.key("cache", key);
+        self.run(async |mut c| redis::cmd("GET").arg(&k).query_async(&mut c).await).await
+    }
+
+    async fn cache_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedError> {
+        let k = self.key("cache", key);
+        let ms = millis(ttl);
+        let _: () = self
+            .run(async |mut c| redis::cmd("SET").arg(&k).arg(value).arg("PX").arg(ms).query_async(&mut c).await)
+            .await?;
+        Ok(())
     }
 
     async fn healthcheck(&self) -> Result<(), SharedError> {

@@ -379,7 +379,8 @@ pub enum RateDecision {
     },
 }
 
-/// State that API instances share: rate-limit counters and idempotency keys.
+/// State that API instances share: rate-limit counters, idempotency keys and
+/// cached report answers.
 #[async_trait]
 pub trait SharedState: Send + Sync {
     /// Whether `key` is over `limit` hits in the current `window` (does not count a hit).
@@ -390,6 +391,11 @@ pub trait SharedState: Send + Sync {
     async fn reset(&self, key: &str) -> Result<(), SharedError>;
     /// Stores `value` under `key` unless present; returns the value in force.
     async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<String, SharedError>;
+    /// A cached answer under `key`, if present and not expired. Callers put
+    /// the data version in the key, so an entry never goes stale, only unused.
+    async fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, SharedError>;
+    /// Keeps `value` under `key` for `ttl`.
+    async fn cache_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedError>;
     /// Answers whether the engine can serve now.
     async fn healthcheck(&self) -> Result<(), SharedError>;
 }

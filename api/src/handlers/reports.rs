@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spendstream_core::UserId;
+use spendstream_core::config::SharedKind;
 use spendstream_core::insight::BudgetPeriod;
 use spendstream_core::period::{Period, parse_time_zone};
 use spendstream_core::report::{Report, ReportRequest, Window, build_report, build_stats, stats_windows};
@@ -90,12 +91,35 @@ pub(crate) async fn cached<T: Serialize>(
     if let Some(body) = state.report_cache.get(uid, version, &key) {
         return Ok(json_body(body));
     }
+    // With several API processes, one computes and the others find it in Redis.
+    // The version is part of the key, so a shared answer is never stale; a
+    // Redis outage only costs the computation.
+    let remote = state.config.backends.shared == SharedKind::Redis;
+    let shared_key = format!("report:{uid}:{version}:{key}");
+    if remote {
+        match state.shared.cache_get(&shared_key).await {
+            Ok(Some(body)) => {
+                let body = Bytes::from(body);
+                state.report_cache.put(uid, version, key, body.clone());
+                return Ok(json_body(body));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "shared report cache unavailable; computing"),
+        }
+    }
     let value = compute.await?;
     let body =
         serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ApiError::Internal(format!("serializing: {e}")))?;
+    if remote && let Err(e) = state.shared.cache_put(&shared_key, &body, SHARED_REPORT_TTL).await {
+        tracing::warn!(error = %e, "shared report cache unavailable; not kept");
+    }
     state.report_cache.put(uid, version, key, body.clone());
     Ok(json_body(body))
 }
+
+/// How long a computed answer stays in the shared cache (answers of old
+/// versions are never asked for again; this bounds the memory they hold).
+const SHARED_REPORT_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn json_body(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
