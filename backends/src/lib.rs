@@ -5,10 +5,12 @@
 //! - [`sql`]: read-only SQL over the embedded store through DataFusion.
 //! - [`sqlite_accounts`]: `SqliteAccounts` (users, refresh and API tokens).
 //! - [`sqlite_inbox`]: the SMS inbox and bills, in the same SQLite file.
+//! - [`kafka`]: `KafkaEventLog` (rdkafka: idempotent producer, consumer groups).
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
 
 pub mod embedded;
 pub mod in_process;
+pub mod kafka;
 pub mod redis_shared;
 pub mod sql;
 pub mod sqlite_accounts;
