@@ -6,8 +6,10 @@
 //! - [`sqlite_accounts`]: `SqliteAccounts` (users, refresh and API tokens).
 //! - [`sqlite_inbox`]: the SMS inbox and bills, in the same SQLite file.
 //! - [`kafka`]: `KafkaEventLog` (rdkafka: idempotent producer, consumer groups).
+//! - [`clickhouse`]: `ClickhouseStore` and `migrate`, the scale-out analytics store.
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
 
+pub mod clickhouse;
 pub mod embedded;
 pub mod in_process;
 pub mod kafka;
@@ -16,6 +18,8 @@ pub mod sql;
 pub mod sqlite_accounts;
 pub mod sqlite_inbox;
 pub mod wiring;
+
+pub use self::clickhouse::{ClickhouseStore, migrate};
 
 use std::sync::atomic::AtomicU64;
 
