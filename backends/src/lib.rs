@@ -5,6 +5,7 @@
 //! - [`sql`]: read-only SQL over the embedded store through DataFusion.
 //! - [`sqlite_accounts`]: `SqliteAccounts` (users, refresh and API tokens).
 //! - [`sqlite_inbox`]: the SMS inbox and bills, in the same SQLite file.
+//! - [`pg_accounts`], [`pg_inbox`]: `PgAccounts`, the same on PostgreSQL (scale-out).
 //! - [`kafka`]: `KafkaEventLog` (rdkafka: idempotent producer, consumer groups).
 //! - [`clickhouse`]: `ClickhouseStore` and `migrate`, the scale-out analytics store.
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
@@ -13,6 +14,8 @@ pub mod clickhouse;
 pub mod embedded;
 pub mod in_process;
 pub mod kafka;
+pub mod pg_accounts;
+pub mod pg_inbox;
 pub mod redis_shared;
 pub mod sql;
 pub mod sqlite_accounts;
