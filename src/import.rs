@@ -2,27 +2,13 @@
 //! with the same validation as the API. A running server picks them up.
 
 use anyhow::{Context, bail};
-use spendstream_api::dto::NewEntry;
-use spendstream_api::handlers::expenses::validate_entry;
+use spendstream_api::import::{Refused, csv_events};
 use spendstream_backends::wiring;
-use spendstream_core::{Config, EntryId, EntryKind, Event, Source};
+use spendstream_core::Config;
 use std::io::Read;
 use std::path::Path;
 
 const BATCH: usize = 5000;
-
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    occurred_at: Option<String>,
-    amount: String,
-    currency: Option<String>,
-    merchant: Option<String>,
-    note: Option<String>,
-    category: Option<String>,
-    kind: Option<String>,
-    /// Optional stable id: importing the same file twice adds nothing twice.
-    id: Option<String>,
-}
 
 /// Imports `file` (or stdin for `-`) for the account `email`.
 pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<()> {
@@ -37,44 +23,12 @@ pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<
     } else {
         Box::new(std::fs::File::open(file).with_context(|| file.display().to_string())?)
     };
-    let mut reader = csv::Reader::from_reader(std::io::BufReader::new(input));
     let (mut batch, mut total, mut errors) = (Vec::with_capacity(BATCH), 0usize, 0usize);
-    for (line, row) in reader.deserialize::<Row>().enumerate() {
-        let line = line + 2;
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("line {line}: {e}");
-                errors += 1;
-                continue;
-            }
-        };
-        let id = match &row.id {
-            Some(k) => EntryId::from_idempotency_key(user.id, &format!("import:{k}")),
-            None => EntryId::random(),
-        };
-        let kind = match row.kind.as_deref().map(str::trim) {
-            None | Some("") | Some("expense") => EntryKind::Expense,
-            Some("income") => EntryKind::Income,
-            Some(other) => {
-                eprintln!("line {line}: kind: '{other}' is neither expense nor income");
-                errors += 1;
-                continue;
-            }
-        };
-        let req = NewEntry {
-            amount: row.amount,
-            currency: row.currency.filter(|c| !c.is_empty()),
-            kind: Some(kind),
-            occurred_at: row.occurred_at.filter(|c| !c.is_empty()),
-            merchant: row.merchant,
-            note: row.note,
-            category: row.category.filter(|c| !c.is_empty()),
-        };
-        match validate_entry(&config, &user, id, req, Source::Import) {
-            Ok(entry) => batch.push(Event::EntryAdded { entry }),
-            Err(e) => {
-                eprintln!("line {line}: {e}");
+    for event in csv_events(&config, &user, std::io::BufReader::new(input)) {
+        match event {
+            Ok(event) => batch.push(event),
+            Err(Refused { line, reason }) => {
+                eprintln!("line {line}: {reason}");
                 errors += 1;
                 continue;
             }

@@ -6,12 +6,14 @@
 //! - [`error`]: `ApiError`, the one error type handlers return.
 //! - [`tokens`]: argon2id passwords, JWT access tokens, rotating refresh tokens.
 //! - [`dto`]: request and response bodies; [`openapi`]: the generated document.
+//! - [`import`]: CSV of entries into events, validated like the API.
 
 pub mod cache;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod import;
 pub mod openapi;
 pub mod router;
 pub mod state;

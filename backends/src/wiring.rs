@@ -2,12 +2,13 @@
 
 use crate::embedded::{EmbeddedEventLog, EmbeddedStore};
 use crate::in_process::InProcessShared;
+use crate::kafka::KafkaEventLog;
 use crate::redis_shared::RedisShared;
 use crate::sqlite_accounts::SqliteAccounts;
 use spendstream_core::Config;
 use spendstream_core::config::{AccountsKind, EventLogKind, SharedKind, StoreKind};
 use spendstream_core::inbox::Inbox;
-use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
+use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, LogError, SharedState};
 use std::sync::Arc;
 
 /// The ports, ready to use.
@@ -53,16 +54,39 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
             let head = log.next_offset();
             (Arc::new(log), Some(head))
         }
+        EventLogKind::Kafka => {
+            let log = KafkaEventLog::connect(&config.kafka).map_err(|e| fail("backends.event_log")(e.to_string()))?;
+            match log.check_topics().await {
+                Ok(partitions) => tracing::info!(partitions, brokers = %config.kafka.brokers, "event log on kafka"),
+                // A broker that is down is an outage to ride out (503s, retries), not a reason not to start.
+                Err(LogError::Unavailable(e)) => tracing::warn!(error = %e, "kafka is not answering yet"),
+                Err(e) => return Err(fail("backends.event_log")(e.to_string())),
+            }
+            (Arc::new(log), None)
+        }
     };
     let store: Arc<dyn AnalyticsStore> = match config.backends.store {
         StoreKind::Embedded => {
             Arc::new(EmbeddedStore::open(&dir.join("store")).await.map_err(|e| fail("backends.store")(e.to_string()))?)
         }
+        StoreKind::Clickhouse => Arc::new(
+            crate::clickhouse::ClickhouseStore::connect(&config.clickhouse)
+                .await
+                .map_err(|e| fail("backends.store")(e.to_string()))?,
+        ),
     };
     let (accounts, inbox): (Arc<dyn Accounts>, Arc<dyn Inbox>) = match config.backends.accounts {
         AccountsKind::Sqlite => {
             let db = Arc::new(
                 SqliteAccounts::open(&dir.join("accounts.db"))
+                    .await
+                    .map_err(|e| fail("backends.accounts")(e.to_string()))?,
+            );
+            (db.clone(), db)
+        }
+        AccountsKind::Postgres => {
+            let db = Arc::new(
+                crate::pg_accounts::PgAccounts::connect(&config.postgres)
                     .await
                     .map_err(|e| fail("backends.accounts")(e.to_string()))?,
             );

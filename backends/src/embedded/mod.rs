@@ -2,7 +2,7 @@
 
 mod arrow;
 mod log;
-mod state;
+pub(crate) mod state;
 mod store;
 
 pub use log::{EmbeddedConsumer, EmbeddedEventLog};
