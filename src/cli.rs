@@ -18,8 +18,15 @@ pub struct Cli {
 /// Roles and tools.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run everything in one process: API and processors on the embedded engines.
+    /// Run everything in one process: API and processors (the embedded default).
     Serve,
+    /// Run only the HTTP API (scale-out: any number, behind a load balancer).
+    Api,
+    /// Run only the stream processors (scale-out: any number; they split the partitions).
+    Process,
+    /// Create what the configured engines need (Kafka topics, ClickHouse
+    /// tables and views, account tables); safe to repeat.
+    Migrate,
     /// Run one read-only SQL statement over the data (tables: entries, users; views: daily_spend, ...).
     Sql {
         /// The statement, e.g. "SELECT category, SUM(amount_minor) FROM entries GROUP BY category".

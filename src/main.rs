@@ -29,7 +29,10 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let load = || Config::load(cli.config.as_deref());
     match cli.command {
-        Command::Serve => serve::serve(load()?).await,
+        Command::Serve => serve::serve(load()?, serve::Role::All).await,
+        Command::Api => serve::serve(load()?, serve::Role::Api).await,
+        Command::Process => serve::serve(load()?, serve::Role::Process).await,
+        Command::Migrate => serve::migrate(&load()?).await,
         Command::Sql { query, format } => serve::sql(load()?, &query, format).await,
         Command::Import { email, file } => import::import(load()?, &email, &file).await,
         Command::Ingest { command: IngestCommand::Parse { .. } } => {

@@ -18,17 +18,41 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Runs the API and the processors until SIGINT or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// What one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API and processors (`serve`).
+    All,
+    /// The HTTP API only (`api`).
+    Api,
+    /// The processors only (`process`).
+    Process,
+}
+
+/// Runs the API and/or the processors until SIGINT or SIGTERM.
+pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Arc::new(config);
     let ports = wiring::open(&config).await.context("opening backends")?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let processors = if role == Role::Api {
+        None
+    } else {
+        let runner =
+            Runner::from_config(ports.log.clone(), ports.store.clone(), &config).context("compiling category rules")?;
+        Some(tokio::spawn(runner.run(stop_rx)))
+    };
+    if role == Role::Process {
+        tracing::info!(group = %config.processors.group, ready_ms = started.elapsed().as_millis() as u64, "processing");
+        println!("spendstream processing (group {})", config.processors.group);
+        shutdown_signal().await;
+        if let Some(p) = processors {
+            stop_processors(&stop_tx, p).await;
+        }
+        return Ok(());
+    }
     let secret = wiring::jwt_secret(&config)?;
     let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let runner =
-        Runner::from_config(ports.log.clone(), ports.store.clone(), &config).context("compiling category rules")?;
-    let processors = tokio::spawn(runner.run(stop_rx));
     catch_up(&ports).await;
     let state = AppState::new(
         config.clone(),
@@ -49,9 +73,46 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("spendstream listening on http://{addr}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    if let Some(p) = processors {
+        stop_processors(&stop_tx, p).await;
+    }
+    Ok(())
+}
+
+/// How long the processors get to finish their batch after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Tells the processors to stop and waits for them, at most `STOP_GRACE`: an
+/// engine that does not answer must not keep the process from exiting.
+async fn stop_processors(stop_tx: &watch::Sender<bool>, processors: tokio::task::JoinHandle<()>) {
     tracing::info!("stopping processors");
     let _ = stop_tx.send(true);
-    let _ = processors.await;
+    if tokio::time::timeout(STOP_GRACE, processors).await.is_err() {
+        tracing::error!(
+            grace_ms = STOP_GRACE.as_millis() as u64,
+            "processors did not stop in time; exiting anyway (uncommitted records are processed again on restart)"
+        );
+        std::process::exit(1);
+    }
+}
+
+/// Creates the topics, tables and views the configured engines need.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    use spendstream_core::config::{EventLogKind, StoreKind};
+    if config.backends.event_log == EventLogKind::Kafka {
+        let created = spendstream_backends::kafka::migrate(&config.kafka).await.context("kafka")?;
+        println!("kafka: {} topic(s) created {:?}", created.len(), created);
+    }
+    if config.backends.store == StoreKind::Clickhouse {
+        let applied = spendstream_backends::clickhouse::migrate(&config.clickhouse).await.context("clickhouse")?;
+        println!("clickhouse: {} migration(s) applied {:?}", applied.len(), applied);
+    }
+    // Opening the ports runs the account migrations and checks every engine.
+    let ports = wiring::open(config).await.context("opening backends")?;
+    ports.log.healthcheck().await.context("backends.event_log")?;
+    ports.store.healthcheck().await.context("backends.store")?;
+    ports.accounts.healthcheck().await.context("backends.accounts")?;
+    println!("migrations done; every engine answers");
     Ok(())
 }
 
