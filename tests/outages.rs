@@ -297,7 +297,7 @@ impl Writers {
                         let mut req = http.post(format!("{base}/v1/expenses")).bearer_auth(&token).json(
                             &json!({"amount": format!("{}.00", 1 + (i % 50)), "merchant": format!("Writer {w}"), "occurred_at": "2026-11-02"}),
                         );
-                        if keyed && i % 2 == 0 {
+                        if keyed && i.is_multiple_of(2) {
                             req = req.header("idempotency-key", uuid::Uuid::new_v4().to_string());
                         }
                         let r = req.send().await.expect("an answer, not a hang");

@@ -132,11 +132,7 @@ fn input(rng: &mut Rng) -> (Vec<UserId>, Vec<Event>, Truth) {
         .enumerate()
         .map(|(i, u)| Event::SettingsChanged {
             user_id: *u,
-            settings: UserSettings {
-                time_zone: ZONES[i % 2].into(),
-                week_start: Default::default(),
-                currency: inr.clone(),
-            },
+            settings: UserSettings { time_zone: ZONES[i % 2].into(), week_start: Default::default(), currency: inr },
         })
         .collect();
     let year_start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
@@ -150,7 +146,7 @@ fn input(rng: &mut Rng) -> (Vec<UserId>, Vec<Event>, Truth) {
             id: EntryId::random(),
             user_id: user,
             kind: if rng.below(20) == 0 { EntryKind::Income } else { EntryKind::Expense },
-            amount: Money { minor: 100 + rng.below(500_000) as i64, currency: inr.clone() },
+            amount: Money { minor: 100 + rng.below(500_000) as i64, currency: inr },
             occurred_at,
             merchant: Some(format!("Merchant {}", rng.below(50))),
             note: None,
