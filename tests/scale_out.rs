@@ -34,6 +34,9 @@ const REMOVALS: usize = 10_000;
 const PARTITIONS: u32 = 4;
 const CATEGORIES: [&str; 5] = ["food_dining", "groceries", "transport", "shopping", "bills_utilities"];
 const ZONES: [&str; 2] = ["Asia/Kolkata", "America/New_York"];
+/// The two tests load the same two cores and broker: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The processors' consumer session timeout (10 s) and a margin.
 const SESSION_EXPIRY: Duration = Duration::from_secs(12);
 
@@ -84,6 +87,17 @@ impl Cluster {
             .spawn()
             .expect("spawn spendstream process")
     }
+
+    /// A processor whose log (with its partition assignments) goes to `log`.
+    fn processor_logging(&self, group: &str, log: &std::path::Path) -> Child {
+        self.command(&["process"])
+            .env("SPENDSTREAM__PROCESSORS__GROUP", group)
+            .env("RUST_LOG", "warn,spendstream_backends::kafka=info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("spawn spendstream process")
+    }
 }
 
 fn services() -> Option<Cluster> {
@@ -124,7 +138,7 @@ fn services() -> Option<Cluster> {
 /// The input, and per user the expected (month, category) -> (amount, count).
 type Truth = HashMap<UserId, BTreeMap<(Date, String), (i64, u64)>>;
 
-fn input(rng: &mut Rng) -> (Vec<UserId>, Vec<Event>, Truth) {
+fn input(rng: &mut Rng, entries: usize, removals: usize) -> (Vec<UserId>, Vec<Event>, Truth) {
     let users: Vec<UserId> = (0..USERS).map(|_| UserId(uuid::Uuid::now_v7())).collect();
     let inr = Currency::parse("INR").unwrap();
     let mut events: Vec<Event> = users
@@ -136,10 +150,10 @@ fn input(rng: &mut Rng) -> (Vec<UserId>, Vec<Event>, Truth) {
         })
         .collect();
     let year_start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-    let mut live: Vec<Entry> = Vec::with_capacity(ENTRIES);
+    let mut live: Vec<Entry> = Vec::with_capacity(entries);
     let mut removed = std::collections::HashSet::new();
-    let remove_every = ENTRIES / REMOVALS;
-    for i in 0..ENTRIES {
+    let remove_every = entries / removals;
+    for i in 0..entries {
         let user = users[rng.below(USERS as u64) as usize];
         let occurred_at = year_start + jiff::SignedDuration::from_secs(rng.below(330 * 86_400) as i64);
         let entry = Entry {
@@ -248,6 +262,39 @@ async fn wait_group_done(kafka: &KafkaConfig, group: &str, ends: &BTreeMap<u32, 
     }
 }
 
+/// Waits until the processor logging to `log` has been assigned partitions.
+async fn wait_assigned(log: &std::path::Path, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let assigned = text.lines().any(|l| l.contains("partitions assigned") && !l.contains("[]"));
+        if assigned {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no partitions assigned in {limit:?}; log:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Appends `events` in chunks; returns the end offset of each partition.
+async fn append_all(log: &dyn EventLog, events: &[Event]) -> BTreeMap<u32, u64> {
+    let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
+    for chunk in events.chunks(2_000) {
+        for p in log.append(chunk.to_vec()).await.unwrap() {
+            let e = ends.entry(p.partition).or_default();
+            *e = (*e).max(p.offset + 1);
+        }
+    }
+    ends
+}
+
+async fn wait_drained(store: &ClickhouseStore, ends: &BTreeMap<u32, u64>, limit: Duration) {
+    for (p, end) in ends {
+        let last = Position { partition: *p, offset: end - 1 };
+        assert!(store.wait_applied(last, limit).await, "partition {p} drained within {limit:?}");
+    }
+}
+
 async fn drop_database(ch: &ClickhouseConfig) {
     let q = format!("DROP DATABASE IF EXISTS {}", ch.database);
     let r = reqwest::Client::new().post(&ch.url).body(q).send().await.unwrap();
@@ -256,6 +303,7 @@ async fn drop_database(ch: &ClickhouseConfig) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_effect_under_sigkill_and_replay() {
+    let _serial = SERIAL.lock().await;
     let Some(cluster) = services() else { return };
     let out = cluster.command(&["migrate"]).output().unwrap();
     assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
@@ -264,7 +312,7 @@ async fn exactly_once_effect_under_sigkill_and_replay() {
     let seed = uuid::Uuid::new_v4().as_u64_pair().0;
     eprintln!("seed {seed}");
     let mut rng = Rng(seed);
-    let (users, events, truth) = input(&mut rng);
+    let (users, events, truth) = input(&mut rng, ENTRIES, REMOVALS);
     let log: Arc<dyn EventLog> = Arc::new(KafkaEventLog::connect(&cluster.kafka).unwrap());
 
     let group = "exactly-once";
@@ -274,13 +322,7 @@ async fn exactly_once_effect_under_sigkill_and_replay() {
         let log = log.clone();
         let events = events.clone();
         tokio::spawn(async move {
-            let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
-            for chunk in events.chunks(2_000) {
-                for p in log.append(chunk.to_vec()).await.unwrap() {
-                    let e = ends.entry(p.partition).or_default();
-                    *e = (*e).max(p.offset + 1);
-                }
-            }
+            let ends = append_all(log.as_ref(), &events).await;
             let _ = done_tx.send(true);
             ends
         })
@@ -303,10 +345,7 @@ async fn exactly_once_effect_under_sigkill_and_replay() {
     let ends = producer.await.unwrap();
     eprintln!("{kills} kills; partition ends {ends:?}");
     assert!(kills >= 5);
-    for (p, end) in &ends {
-        let last = Position { partition: *p, offset: end - 1 };
-        assert!(store.wait_applied(last, Duration::from_secs(600)).await, "partition {p} drained");
-    }
+    wait_drained(&store, &ends, Duration::from_secs(600)).await;
     wait_group_done(&cluster.kafka, group, &ends, Duration::from_secs(120)).await;
     check_against_truth(&store, &users, &truth, "after the kills").await;
 
@@ -318,5 +357,46 @@ async fn exactly_once_effect_under_sigkill_and_replay() {
         p.kill().unwrap();
         p.wait().unwrap();
     }
+    drop_database(&cluster.clickhouse).await;
+}
+
+/// Two processors split the partitions; one is SIGKILLed, and the survivor
+/// takes over its partitions: everything appended afterwards, to every
+/// partition, is applied, and the totals equal the ground truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survivor_takes_over_a_killed_processors_partitions() {
+    let _serial = SERIAL.lock().await;
+    let Some(cluster) = services() else { return };
+    let out = cluster.command(&["migrate"]).output().unwrap();
+    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+    let store = ClickhouseStore::connect(&cluster.clickhouse).await.unwrap();
+    let mut rng = Rng(uuid::Uuid::new_v4().as_u64_pair().0);
+    let (users, events, truth) = input(&mut rng, 20_000, 2_000);
+    let log = KafkaEventLog::connect(&cluster.kafka).unwrap();
+
+    let logs = tempfile::tempdir().unwrap();
+    let (a_log, b_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
+    let mut a = cluster.processor_logging("takeover", &a_log);
+    wait_assigned(&a_log, Duration::from_secs(60)).await;
+    let mut b = cluster.processor_logging("takeover", &b_log);
+    // B's share comes out of A's: both now hold partitions.
+    wait_assigned(&b_log, Duration::from_secs(60)).await;
+
+    let (first, second) = events.split_at(events.len() / 2);
+    let ends = append_all(&log, first).await;
+    wait_drained(&store, &ends, Duration::from_secs(300)).await;
+    b.kill().unwrap(); // SIGKILL
+    b.wait().unwrap();
+    let ends = append_all(&log, second).await;
+    assert_eq!(ends.len(), PARTITIONS as usize, "the second half reaches every partition");
+    wait_drained(&store, &ends, Duration::from_secs(300)).await;
+    check_against_truth(&store, &users, &truth, "after the takeover").await;
+    let a_text = std::fs::read_to_string(&a_log).unwrap();
+    let b_text = std::fs::read_to_string(&b_log).unwrap();
+    let a_assignments = a_text.lines().filter(|l| l.contains("partitions assigned") && !l.contains("[]")).count();
+    assert!(a_assignments >= 2, "A was assigned B's partitions:\n{a_text}");
+    assert!(b_text.contains("partitions assigned"), "B held partitions:\n{b_text}");
+    a.kill().unwrap();
+    a.wait().unwrap();
     drop_database(&cluster.clickhouse).await;
 }

@@ -268,6 +268,7 @@ impl ConsumerContext for SeekOnAssign {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 let mut pending = self.pending.lock();
                 let assigned: Vec<i32> = tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect();
+                tracing::info!(topic = %self.topic, partitions = ?assigned, "partitions assigned");
                 for p in assigned {
                     if let Some(o) = pending.remove(&p)
                         && let Err(e) = tpl.set_partition_offset(&self.topic, p, Offset::Offset(o))
@@ -278,11 +279,9 @@ impl ConsumerContext for SeekOnAssign {
                 if cooperative { consumer.incremental_assign(tpl) } else { consumer.assign(tpl) }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if cooperative {
-                    consumer.incremental_unassign(tpl)
-                } else {
-                    consumer.unassign()
-                }
+                let revoked: Vec<i32> = tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect();
+                tracing::info!(topic = %self.topic, partitions = ?revoked, "partitions revoked");
+                if cooperative { consumer.incremental_unassign(tpl) } else { consumer.unassign() }
             }
             other => {
                 tracing::error!(error = ?other, "rebalance failed; dropping the assignment");
