@@ -13,6 +13,7 @@
 pub mod clickhouse;
 pub mod embedded;
 pub mod in_process;
+mod inbox_rows;
 pub mod kafka;
 pub mod pg_accounts;
 pub mod pg_inbox;

@@ -104,6 +104,20 @@ pub(crate) async fn lock(conn: &mut PgConnection, scope: &str, key: &str) -> Res
     Ok(())
 }
 
+/// The family of the refresh token `hash`, locked for the rest of `tx`
+/// (`None` when no such token exists): rotations and revocations of one
+/// family are serialised.
+async fn locked_family(tx: &mut PgConnection, hash: &str) -> Result<Option<String>, sqlx::Error> {
+    let family: Option<String> = sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(f) = &family {
+        lock(tx, "refresh-family", f).await?;
+    }
+    Ok(family)
+}
+
 impl PgAccounts {
     /// Connects to `config.url` and applies the migrations of
     /// `migrations/postgres` not yet applied (none on a later start; several
@@ -275,16 +289,10 @@ impl Accounts for PgAccounts {
     async fn rotate_refresh(&self, hash: &str, next: &RefreshToken, now: Timestamp) -> Result<Rotation, AccountsError> {
         self.run(async {
             let mut tx = self.pool.begin().await.map_err(err)?;
-            let family: Option<String> = sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-            let Some(family) = family else {
+            let Some(family) = locked_family(&mut tx, hash).await.map_err(err)? else {
                 tx.rollback().await.map_err(err)?;
                 return Ok(Rotation::Invalid);
             };
-            lock(&mut tx, "refresh-family", &family).await.map_err(err)?;
             let row = sqlx::query("SELECT user_id, expires_at, state FROM refresh_tokens WHERE hash = $1 FOR UPDATE")
                 .bind(hash)
                 .fetch_one(&mut *tx)
@@ -328,16 +336,10 @@ impl Accounts for PgAccounts {
     async fn revoke_family_of(&self, hash: &str) -> Result<bool, AccountsError> {
         self.run(async {
             let mut tx = self.pool.begin().await.map_err(err)?;
-            let family: Option<String> = sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-            let Some(family) = family else {
+            let Some(family) = locked_family(&mut tx, hash).await.map_err(err)? else {
                 tx.rollback().await.map_err(err)?;
                 return Ok(false);
             };
-            lock(&mut tx, "refresh-family", &family).await.map_err(err)?;
             let done = sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family = $1")
                 .bind(&family)
                 .execute(&mut *tx)

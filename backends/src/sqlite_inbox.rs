@@ -4,14 +4,14 @@
 //! SQLite's write lock up front: two requests carrying the same SMS, or two
 //! reports of one transaction, are serialised and agree on one item and one entry.
 
+use crate::inbox_rows::{self, bad, bill_key, micros, window_micros};
 use crate::sqlite_accounts::SqliteAccounts;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use jiff::civil::Date;
-use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxError, InboxItem, Payment, SmsStatus};
+use spendstream_core::inbox::{Bill, Inbox, InboxError, InboxItem, Payment, SmsStatus};
 use spendstream_core::{EntryId, UserId};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -24,75 +24,12 @@ fn err(e: sqlx::Error) -> InboxError {
     }
 }
 
-fn bad(e: impl std::fmt::Display) -> InboxError {
-    InboxError::Other(format!("sms inbox: {e}"))
-}
-
-fn micros(t: Timestamp) -> i64 {
-    t.as_microsecond()
-}
-
-fn ts(v: i64) -> Result<Timestamp, InboxError> {
-    Timestamp::from_microsecond(v).map_err(bad)
-}
-
-fn window_micros(w: Duration) -> i64 {
-    i64::try_from(w.as_micros()).unwrap_or(i64::MAX / 4)
-}
-
-fn uuid_col(r: &SqliteRow, name: &str) -> Result<Option<Uuid>, InboxError> {
-    r.try_get::<Option<String>, _>(name).map_err(err)?.map(|s| Uuid::parse_str(&s).map_err(bad)).transpose()
-}
-
 fn item_from_row(r: &SqliteRow) -> Result<InboxItem, InboxError> {
-    let s = |n: &str| r.try_get::<String, _>(n).map_err(err);
-    let status = s("status")?;
-    Ok(InboxItem {
-        id: Uuid::parse_str(&s("id")?).map_err(bad)?,
-        user_id: UserId(Uuid::parse_str(&s("user_id")?).map_err(bad)?),
-        sender: s("sender")?,
-        body: s("body")?,
-        body_hash: s("body_hash")?,
-        received_at: ts(r.try_get("received_at").map_err(err)?)?,
-        class: s("class")?,
-        status: SmsStatus::parse(&status).ok_or_else(|| bad(format!("unknown status '{status}'")))?,
-        reason: r.try_get("reason").map_err(err)?,
-        entry_id: uuid_col(r, "entry_id")?.map(EntryId),
-        bill_id: uuid_col(r, "bill_id")?,
-        updated_at: ts(r.try_get("updated_at").map_err(err)?)?,
-    })
+    inbox_rows::item_from_row(r, err)
 }
 
 fn bill_from_row(r: &SqliteRow) -> Result<Bill, InboxError> {
-    let s = |n: &str| r.try_get::<String, _>(n).map_err(err);
-    Ok(Bill {
-        id: Uuid::parse_str(&s("id")?).map_err(bad)?,
-        user_id: UserId(Uuid::parse_str(&s("user_id")?).map_err(bad)?),
-        sender: s("sender")?,
-        account_last4: r.try_get("account_last4").map_err(err)?,
-        currency: s("currency")?,
-        amount_due_minor: r.try_get("amount_due").map_err(err)?,
-        min_due_minor: r.try_get("min_due").map_err(err)?,
-        due_date: r
-            .try_get::<Option<String>, _>("due_date")
-            .map_err(err)?
-            .map(|d| d.parse::<Date>().map_err(bad))
-            .transpose()?,
-        status: if s("status")? == "paid" { BillStatus::Paid } else { BillStatus::Due },
-        paid_by: uuid_col(r, "paid_by")?.map(EntryId),
-        paid_at: r.try_get::<Option<i64>, _>("paid_at").map_err(err)?.map(ts).transpose()?,
-        sms_id: Uuid::parse_str(&s("sms_id")?).map_err(bad)?,
-        received_at: ts(r.try_get("received_at").map_err(err)?)?,
-    })
-}
-
-/// The identity of a bill: its card (or biller) and due date (or amount when undated).
-fn bill_key(b: &Bill) -> String {
-    let who = b.account_last4.as_deref().map(|a| format!("acct:{a}")).unwrap_or_else(|| format!("from:{}", b.sender));
-    match b.due_date {
-        Some(d) => format!("{who}|due:{d}"),
-        None => format!("{who}|amount:{}{}", b.currency, b.amount_due_minor),
-    }
+    inbox_rows::bill_from_row(r, err)
 }
 
 /// Runs a check-and-insert transaction on its own task, so that a caller
