@@ -216,6 +216,50 @@ async fn list_filters_and_cursor_pagination() {
 }
 
 #[tokio::test]
+async fn a_listed_page_follows_every_change_of_the_users_data() {
+    // List pages are cached per data version: each change must show at once.
+    let app = TestApp::spawn().await;
+    let (tok, _) = app.signup("lc@example.com", "UTC").await;
+    let first = app.add(&tok, json!({"amount": "120", "merchant": "Swiggy", "occurred_at": "2026-09-01"})).await;
+    let second = app.add(&tok, json!({"amount": "80", "merchant": "Corner Shop", "occurred_at": "2026-09-02"})).await;
+    let page = |body: &Value| -> Vec<(String, String)> {
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["id"].as_str().unwrap().to_owned(), e["category"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let ids = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let before = app.call("GET", "/v1/expenses?limit=10", Some(&tok), None).await;
+    assert_eq!(page(&before.body).len(), 2);
+    // The same request twice is the same page.
+    assert_eq!(app.call("GET", "/v1/expenses?limit=10", Some(&tok), None).await.body, before.body);
+
+    let del = app.call("DELETE", &format!("/v1/expenses/{}", ids(&first)), Some(&tok), None).await;
+    assert!(del.status.is_success(), "{}", del.body);
+    let after_delete = app.call("GET", "/v1/expenses?limit=10", Some(&tok), None).await;
+    assert_eq!(page(&after_delete.body).iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), vec![ids(&second)]);
+
+    let patch = app
+        .call(
+            "PATCH",
+            &format!("/v1/expenses/{}", ids(&second)),
+            Some(&tok),
+            Some(json!({"category": "gifts_donations"})),
+        )
+        .await;
+    assert!(patch.status.is_success(), "{}", patch.body);
+    let after_patch = app.call("GET", "/v1/expenses?limit=10", Some(&tok), None).await;
+    assert_eq!(page(&after_patch.body), vec![(ids(&second), "gifts_donations".to_owned())]);
+
+    let third = app.add(&tok, json!({"amount": "40", "merchant": "Uber", "occurred_at": "2026-09-03"})).await;
+    let after_add = app.call("GET", "/v1/expenses?limit=10", Some(&tok), None).await;
+    assert_eq!(page(&after_add.body).first().map(|(id, _)| id.clone()), Some(ids(&third)));
+    assert_eq!(page(&after_add.body).len(), 2);
+}
+
+#[tokio::test]
 async fn reports_cut_in_the_users_zone_and_week() {
     let app = TestApp::spawn().await;
     let (tok, _) = app.signup("r@example.com", "Asia/Kolkata").await;

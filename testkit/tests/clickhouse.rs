@@ -120,6 +120,48 @@ async fn migrate_twice_applies_nothing_and_a_second_instance_sees_applies() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_version_lookups_each_get_their_own_users_version() {
+    // Lookups are answered in batches; every caller must still get its own user's answer.
+    with_database(|cfg| async move {
+        let s = store(&cfg).await;
+        let users: Vec<UserId> = (0..40).map(|_| UserId(uuid::Uuid::now_v7())).collect();
+        let mut offset = 0;
+        for (i, u) in users.iter().enumerate() {
+            // User i gets i % 4 changes, so versions differ between users (0 for none).
+            for n in 0..(i % 4) {
+                let e = entry(*u, 100 + n as i64, "2026-10-01T10:00:00Z");
+                let added = Processed::Added(spendstream_core::ProcessedEntry {
+                    entry: e,
+                    category: spendstream_core::CategoryId("food_dining".into()),
+                    category_source: spendstream_core::CategorySource::Rule,
+                    category_reason: "test".into(),
+                });
+                s.apply(vec![added], &[Position { partition: 0, offset }]).await.unwrap();
+                offset += 1;
+            }
+        }
+        let mut expected = Vec::new();
+        for u in &users {
+            expected.push(s.version(*u).await.unwrap());
+        }
+        for (i, v) in expected.iter().enumerate() {
+            assert_eq!(*v == 0, i % 4 == 0, "user {i}: version {v}");
+        }
+        let asks: Vec<_> = (0..400)
+            .map(|k| {
+                let (s, u) = (s.clone(), users[k % users.len()]);
+                tokio::spawn(async move { (k % 40, s.version(u).await.unwrap()) })
+            })
+            .collect();
+        for ask in asks {
+            let (i, v) = ask.await.unwrap();
+            assert_eq!(v, expected[i], "user {i}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn unreachable_server_is_unavailable() {
     let cfg = ClickhouseConfig { url: "http://127.0.0.1:1".into(), timeout_ms: 500, ..config() };

@@ -3,6 +3,7 @@
 use crate::dto::{EntryPage, EntryView, ListParams, NewEntry, PatchEntry};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, JsonBytes, ValidJson, ValidQuery, parse_json};
+use crate::handlers::reports;
 use crate::state::AppState;
 use crate::time::{parse_bound, parse_occurred_at};
 use axum::Json;
@@ -242,7 +243,7 @@ pub async fn list(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
     ValidQuery(p): ValidQuery<ListParams>,
-) -> Result<Json<EntryPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let api = &state.config.api;
     let limit = p.limit.unwrap_or(api.list_default_limit);
     if limit == 0 || limit > api.list_max_limit {
@@ -275,9 +276,22 @@ pub async fn list(
         after: p.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };
-    let page = state.store.list(uid, &query).await?;
-    Ok(Json(EntryPage {
-        entries: page.entries.iter().map(|e| EntryView::processed(e, &state.config)).collect(),
-        next_cursor: page.next.as_ref().map(encode_cursor),
-    }))
+    // A page is a function of the user's data and the query alone, so it is
+    // cached under the store's version like a report: a write makes it miss.
+    let key = format!(
+        "list|{:?}|{:?}|{:?}|{:?}|{:?}|{limit}",
+        query.from.map(|t| t.as_microsecond()),
+        query.to.map(|t| t.as_microsecond()),
+        query.category.as_ref().map(|c| c.as_str()),
+        query.text,
+        query.after.as_ref().map(encode_cursor),
+    );
+    reports::cached(&state, uid, key, async {
+        let page = state.store.list(uid, &query).await?;
+        Ok(EntryPage {
+            entries: page.entries.iter().map(|e| EntryView::processed(e, &state.config)).collect(),
+            next_cursor: page.next.as_ref().map(encode_cursor),
+        })
+    })
+    .await
 }

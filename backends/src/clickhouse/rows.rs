@@ -209,6 +209,13 @@ pub(super) struct UserStateRow {
     pub profile: String,
 }
 
+/// A user's latest data version.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub(super) struct VersionRow {
+    pub user_id: Id,
+    pub version: u64,
+}
+
 /// A row of `applied_offsets`.
 #[derive(Debug, Clone, Row, Serialize, Deserialize)]
 pub(super) struct OffsetRow {

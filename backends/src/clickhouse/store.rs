@@ -12,7 +12,7 @@
 
 use super::rows::{
     CHANGE_COLUMNS, CellRow, ChangeRow, Collapsed, IdPair, MerchantRow, OffsetRow, TombstoneRow, UserStateRow,
-    collapse, date_from_ch, date_param, id_sql,
+    VersionRow, collapse, date_from_ch, date_param, id_sql,
 };
 use super::{client, deadline, within};
 use crate::embedded::state::UserState;
@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 
 /// How often a waiting `wait_applied` looks at the offsets other processes applied.
 const POLL_EVERY: Duration = Duration::from_millis(10);
@@ -39,6 +39,12 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 const LIST_WINDOWS_DAYS: [i64; 3] = [8, 64, 512];
 /// Ids per `IN (…)` list, well under the server's query size limit.
 const IDS_PER_QUERY: usize = 500;
+
+/// Most users asked about in one version query.
+const VERSIONS_PER_QUERY: usize = 1000;
+
+/// A request for a user's version and where its answer goes.
+type VersionAsk = (UserId, oneshot::Sender<Result<u64, StoreError>>);
 
 /// Offsets applied, per partition, as this process last saw them.
 struct Applied {
@@ -54,6 +60,8 @@ pub struct ClickhouseStore {
     wake: Arc<Notify>,
     /// Serialises this instance's applies (each user has one writer anyway).
     writer: Mutex<()>,
+    /// Version lookups, answered in batches by `answer_versions`.
+    versions: mpsc::UnboundedSender<VersionAsk>,
 }
 
 fn other(e: impl std::fmt::Display) -> StoreError {
@@ -77,6 +85,45 @@ struct Waiting<'a>(&'a Applied);
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers version lookups with one query for all the requests waiting when
+/// it starts (every API request asks, so under load this saves most of the
+/// round trips). A request joins only a query that starts after it arrived,
+/// so its answer is never older than a write acknowledged before it.
+async fn answer_versions(client: Client, timeout: Duration, mut asks: mpsc::UnboundedReceiver<VersionAsk>) {
+    let mut waiting: Vec<VersionAsk> = Vec::new();
+    while let Some(first) = asks.recv().await {
+        waiting.push(first);
+        while waiting.len() < VERSIONS_PER_QUERY
+            && let Ok(next) = asks.try_recv()
+        {
+            waiting.push(next);
+        }
+        let users: HashSet<UserId> = waiting.iter().map(|(u, _)| *u).collect();
+        let list: Vec<String> = users.iter().map(|u| user_sql(*u)).collect();
+        let sql = format!(
+            "SELECT user_id, max(version) AS version FROM user_state WHERE user_id IN ({}) GROUP BY user_id",
+            list.join(",")
+        );
+        match within(timeout, client.query(&sql).fetch_all::<VersionRow>()).await {
+            Ok(rows) => {
+                let found: HashMap<UserId, u64> =
+                    rows.into_iter().map(|r| (UserId(uuid::Uuid::from_bytes(r.user_id)), r.version)).collect();
+                for (user, reply) in waiting.drain(..) {
+                    let _ = reply.send(Ok(found.get(&user).copied().unwrap_or(0)));
+                }
+            }
+            Err(e) => {
+                for (_, reply) in waiting.drain(..) {
+                    let _ = reply.send(Err(match &e {
+                        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+                        StoreError::Other(m) => StoreError::Other(m.clone()),
+                    }));
+                }
+            }
+        }
     }
 }
 
@@ -203,7 +250,9 @@ impl ClickhouseStore {
         let applied = Arc::new(Applied { next: watch::channel(BTreeMap::new()).0, waiters: AtomicUsize::new(0) });
         let wake = Arc::new(Notify::new());
         tokio::spawn(poll_offsets(client.clone(), timeout, Arc::downgrade(&applied), wake.clone()));
-        Ok(ClickhouseStore { client, timeout, applied, wake, writer: Mutex::new(()) })
+        let (versions, asks) = mpsc::unbounded_channel();
+        tokio::spawn(answer_versions(client.clone(), timeout, asks));
+        Ok(ClickhouseStore { client, timeout, applied, wake, writer: Mutex::new(()), versions })
     }
 
     async fn fetch<T>(&self, sql: &str) -> Result<Vec<T>, StoreError>
@@ -231,8 +280,18 @@ impl ClickhouseStore {
         within(limit, fut).await
     }
 
-    /// Rows of `entry_changes` of `users` with one of `ids` (any version).
-    async fn rows_of(&self, users: &HashSet<UserId>, ids: &[EntryId]) -> Result<Vec<ChangeRow>, StoreError> {
+    /// Rows of `table` (`columns` of them) of `users` with one of `ids`,
+    /// asked in chunks of `IDS_PER_QUERY` ids.
+    async fn rows_by_ids<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        users: &HashSet<UserId>,
+        ids: &[EntryId],
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
         let mut out = Vec::new();
         if users.is_empty() || ids.is_empty() {
             return Ok(out);
@@ -241,37 +300,31 @@ impl ClickhouseStore {
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let list: Vec<String> = chunk.iter().map(|i| id_sql(i.0)).collect();
             let sql = format!(
-                "SELECT {CHANGE_COLUMNS} FROM entry_changes WHERE user_id IN ({}) AND entry_id IN ({})",
+                "SELECT {columns} FROM {table} WHERE user_id IN ({}) AND entry_id IN ({})",
                 users.join(","),
                 list.join(",")
             );
-            out.extend(self.fetch::<ChangeRow>(&sql).await?);
+            out.extend(self.fetch::<T>(&sql).await?);
         }
         Ok(out)
     }
 
+    /// Rows of `entry_changes` of `users` with one of `ids` (any version).
+    async fn rows_of(&self, users: &HashSet<UserId>, ids: &[EntryId]) -> Result<Vec<ChangeRow>, StoreError> {
+        self.rows_by_ids("entry_changes", CHANGE_COLUMNS, users, ids).await
+    }
+
+    /// Entries of `users` among `ids` that were removed (removals are permanent).
     async fn tombstones_of(
         &self,
         users: &HashSet<UserId>,
         ids: &[EntryId],
     ) -> Result<HashSet<(UserId, EntryId)>, StoreError> {
-        let mut out = HashSet::new();
-        if users.is_empty() || ids.is_empty() {
-            return Ok(out);
-        }
-        let users: Vec<String> = users.iter().map(|u| user_sql(*u)).collect();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let list: Vec<String> = chunk.iter().map(|i| id_sql(i.0)).collect();
-            let sql = format!(
-                "SELECT user_id, entry_id FROM entry_tombstones WHERE user_id IN ({}) AND entry_id IN ({})",
-                users.join(","),
-                list.join(",")
-            );
-            for p in self.fetch::<IdPair>(&sql).await? {
-                out.insert((UserId(uuid::Uuid::from_bytes(p.user_id)), EntryId(uuid::Uuid::from_bytes(p.entry_id))));
-            }
-        }
-        Ok(out)
+        let pairs: Vec<IdPair> = self.rows_by_ids("entry_tombstones", "user_id, entry_id", users, ids).await?;
+        Ok(pairs
+            .into_iter()
+            .map(|p| (UserId(uuid::Uuid::from_bytes(p.user_id)), EntryId(uuid::Uuid::from_bytes(p.entry_id))))
+            .collect())
     }
 
     /// Rows of every entry of `user` (all versions), optionally only of
@@ -536,11 +589,23 @@ fn merchants(rows: Vec<MerchantRow>) -> Result<Vec<MerchantTotal>, StoreError> {
 impl AnalyticsStore for ClickhouseStore {
     async fn apply(&self, batch: Vec<Processed>, through: &[Position]) -> Result<(), StoreError> {
         let _w = self.writer.lock().await;
+        let started = std::time::Instant::now();
         if !batch.is_empty() {
             let w = self.plan(batch).await?;
+            let planned = started.elapsed();
             self.insert("entry_changes", &w.changes).await?;
+            let changes = started.elapsed();
             self.insert("entry_tombstones", &w.tombstones).await?;
+            // Last: a reader that sees the new version finds the rows behind it.
             self.insert("user_state", &w.users).await?;
+            tracing::debug!(
+                rows = w.changes.len(),
+                users = w.users.len(),
+                plan_ms = planned.as_millis() as u64,
+                changes_ms = (changes - planned).as_millis() as u64,
+                rest_ms = (started.elapsed() - changes).as_millis() as u64,
+                "clickhouse apply"
+            );
         }
         let mut next: BTreeMap<u32, u64> = BTreeMap::new();
         for p in through {
@@ -726,8 +791,16 @@ impl AnalyticsStore for ClickhouseStore {
     }
 
     async fn version(&self, user: UserId) -> Result<u64, StoreError> {
-        let sql = format!("SELECT max(version) FROM user_state WHERE user_id = {}", user_sql(user));
-        Ok(self.fetch::<u64>(&sql).await?.into_iter().next().unwrap_or(0))
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Unavailable("clickhouse: version lookups stopped".into());
+        self.versions.send((user, reply)).map_err(|_| gone())?;
+        // The query ahead of this one counts against the same limit.
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(r) => r.map_err(|_| gone())?,
+            Err(_) => {
+                Err(StoreError::Unavailable(format!("clickhouse: no answer within {} ms", self.timeout.as_millis())))
+            }
+        }
     }
 
     async fn healthcheck(&self) -> Result<(), StoreError> {
