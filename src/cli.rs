@@ -51,6 +51,27 @@ pub enum Command {
     },
     /// Read merchant strings, one a line, and print `merchant,category,reason` CSV.
     Categorise,
+    /// Chat with the bot in the terminal (not built yet). With `--understand`: read
+    /// messages from stdin, one a line, and print how each is understood as one JSON
+    /// object a line (intent, amount, currency, merchant, category, period, date,
+    /// question); no data is read or changed.
+    Chat {
+        /// Print the understanding of each stdin line instead of chatting.
+        #[arg(long)]
+        understand: bool,
+        /// Currency of amounts written without one (default: `defaults.currency`).
+        #[arg(long)]
+        currency: Option<String>,
+        /// Time zone that decides what "today" is (default: `defaults.time_zone`).
+        #[arg(long)]
+        tz: Option<String>,
+        /// Today's date (YYYY-MM-DD) instead of the clock, for repeatable runs.
+        #[arg(long)]
+        today: Option<String>,
+        /// How to read all-numeric dates such as 12/10 when both readings are dates.
+        #[arg(long, value_enum, default_value_t = DateOrderArg::DayMonth)]
+        date_order: DateOrderArg,
+    },
     /// Inspect configuration.
     Config {
         /// What to do.
@@ -92,4 +113,15 @@ pub enum Format {
     Csv,
     /// One JSON object per line.
     Json,
+}
+
+/// Readings of `12/10` for `chat --understand`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DateOrderArg {
+    /// 12 October.
+    DayMonth,
+    /// December 10.
+    MonthDay,
+    /// Ask which one.
+    Ask,
 }

@@ -1,0 +1,121 @@
+//! `spendstream chat --understand` through the binary: one JSON line per stdin line, the
+//! config's currency and time zone, and `chat` alone refused with exit code 2.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_spendstream"));
+    cmd.args(args).env("RUST_LOG", "warn").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run spendstream");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The binary may stop reading early on an error; a broken pipe is fine then.
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn prints_one_understanding_per_line() {
+    let input = "spent 250 on lunch at subway\n\n1.200\n₹99 netflix yesterday\nundo\n\
+                 how much did I spend on food this month?\r\nhello\ngot salary 85000";
+    let out = run(&["chat", "--understand", "--today", "2026-10-15"], input.as_bytes(), &[]);
+    let got = lines(&out);
+    assert_eq!(got.len(), 8, "{got:?}");
+    assert_eq!(
+        got[0],
+        json!({"intent": "add_expense", "amount": "250", "currency": "INR", "merchant": "Subway", "category": "food_dining"})
+    );
+    assert_eq!(got[1], json!({"intent": "unknown"}));
+    assert_eq!(got[2]["intent"], "add_expense");
+    assert!(got[2].get("amount").is_none(), "1.200 must not be guessed: {}", got[2]);
+    assert!(got[2]["question"].as_str().unwrap().contains("1200"));
+    assert_eq!(
+        got[3],
+        json!({"intent": "add_expense", "amount": "99", "currency": "INR", "merchant": "Netflix", "category": "subscriptions", "date": "2026-10-14"})
+    );
+    assert_eq!(got[4], json!({"intent": "delete_last"}));
+    assert_eq!(got[5], json!({"intent": "report", "category": "food_dining", "period": "month"}));
+    assert_eq!(got[6], json!({"intent": "unknown"}));
+    assert_eq!(got[7], json!({"intent": "add_income", "amount": "85000", "currency": "INR", "category": "transfers"}));
+}
+
+#[test]
+fn currency_and_time_zone_come_from_config_or_flags() {
+    // The config's default currency.
+    let out = run(
+        &["chat", "--understand", "--today", "2026-10-15"],
+        b"coffee 4.50\n",
+        &[("SPENDSTREAM__DEFAULTS__CURRENCY", "EUR")],
+    );
+    assert_eq!(lines(&out)[0]["currency"], "EUR");
+    // A flag wins over the config.
+    let out = run(
+        &["chat", "--understand", "--today", "2026-10-15", "--currency", "usd"],
+        b"coffee 4.50\n",
+        &[("SPENDSTREAM__DEFAULTS__CURRENCY", "EUR")],
+    );
+    assert_eq!(lines(&out)[0]["currency"], "USD");
+    // Without --today, "today" is the date in the time zone given.
+    for tz in ["Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+        let zone = jiff::tz::TimeZone::get(tz).unwrap();
+        let before = jiff::Timestamp::now().to_zoned_datetime(zone.clone()).date();
+        let out = run(&["chat", "--understand", "--tz", tz], b"lunch 200 today\n", &[]);
+        let after = jiff::Timestamp::now().to_zoned_datetime(zone).date();
+        let got = lines(&out)[0]["date"].as_str().unwrap().to_owned();
+        assert!(got == before.to_string() || got == after.to_string(), "{tz}: {got} not {before}");
+    }
+    // The date order flag.
+    let out = run(&["chat", "--understand", "--today", "2026-10-15", "--date-order", "ask"], b"taxi 90 12/10\n", &[]);
+    let got = lines(&out);
+    assert!(got[0].get("date").is_none());
+    assert!(got[0]["question"].as_str().unwrap().contains("10 December"));
+}
+
+#[test]
+fn hostile_lines_still_give_one_object_each() {
+    let mut input = Vec::new();
+    input.extend_from_slice(b"uber 180\n");
+    input.extend_from_slice(b"\xff\xfe\x00 bad bytes 50\n");
+    input.extend_from_slice("x".repeat(200_000).as_bytes());
+    input.extend_from_slice(b"\n\x1b[31mred 20\x1b[0m\n");
+    let out = run(&["chat", "--understand", "--today", "2026-10-15"], &input, &[]);
+    let got = lines(&out);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[0]["amount"], "180");
+    assert_eq!(got[1]["amount"], "50");
+    assert_eq!(got[2]["intent"], "unknown");
+    assert!(got[2]["question"].as_str().unwrap().contains("too long"));
+    assert_eq!(got[3]["intent"], "add_expense");
+}
+
+#[test]
+fn chat_without_understand_is_not_built_yet() {
+    let out = run(&["chat"], b"hello\n", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    let bad = run(&["chat", "--understand", "--today", "15/10/2026"], b"hello\n", &[]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--today"));
+}
