@@ -5,21 +5,25 @@
 //! - [`sql`]: read-only SQL over the embedded store through DataFusion.
 //! - [`sqlite_accounts`]: `SqliteAccounts` (users, refresh and API tokens).
 //! - [`sqlite_inbox`]: the SMS inbox and bills, in the same SQLite file.
-//! - [`pg_accounts`], [`pg_inbox`]: `PgAccounts`, the same on PostgreSQL (scale-out).
+//! - [`sqlite_chats`]: messenger chats, dialogue state and link codes, there too.
+//! - [`pg_accounts`], [`pg_inbox`], [`pg_chats`]: `PgAccounts`, the same on PostgreSQL (scale-out).
 //! - [`kafka`]: `KafkaEventLog` (rdkafka: idempotent producer, consumer groups).
 //! - [`clickhouse`]: `ClickhouseStore` and `migrate`, the scale-out analytics store.
 //! - [`in_process`]: `InProcessShared` rate limits and idempotency keys.
 
+mod chat_rows;
 pub mod clickhouse;
 pub mod embedded;
 pub mod in_process;
 mod inbox_rows;
 pub mod kafka;
 pub mod pg_accounts;
+pub mod pg_chats;
 pub mod pg_inbox;
 pub mod redis_shared;
 pub mod sql;
 pub mod sqlite_accounts;
+pub mod sqlite_chats;
 pub mod sqlite_inbox;
 pub mod wiring;
 

@@ -6,6 +6,7 @@ use crate::kafka::KafkaEventLog;
 use crate::redis_shared::RedisShared;
 use crate::sqlite_accounts::SqliteAccounts;
 use spendstream_core::Config;
+use spendstream_core::chats::ChatStore;
 use spendstream_core::config::{AccountsKind, EventLogKind, SharedKind, StoreKind};
 use spendstream_core::inbox::Inbox;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, LogError, SharedState};
@@ -24,6 +25,8 @@ pub struct Ports {
     pub shared: Arc<dyn SharedState>,
     /// Forwarded SMS, transaction keys and bills (kept beside the accounts).
     pub inbox: Arc<dyn Inbox>,
+    /// Messenger chats, dialogue state and link codes (kept beside the accounts).
+    pub chats: Arc<dyn ChatStore>,
     /// Offset the log will give the next append, at start (embedded log only).
     pub log_head: Option<u64>,
 }
@@ -75,24 +78,25 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
                 .map_err(|e| fail("backends.store")(e.to_string()))?,
         ),
     };
-    let (accounts, inbox): (Arc<dyn Accounts>, Arc<dyn Inbox>) = match config.backends.accounts {
-        AccountsKind::Sqlite => {
-            let db = Arc::new(
-                SqliteAccounts::open(&dir.join("accounts.db"))
-                    .await
-                    .map_err(|e| fail("backends.accounts")(e.to_string()))?,
-            );
-            (db.clone(), db)
-        }
-        AccountsKind::Postgres => {
-            let db = Arc::new(
-                crate::pg_accounts::PgAccounts::connect(&config.postgres)
-                    .await
-                    .map_err(|e| fail("backends.accounts")(e.to_string()))?,
-            );
-            (db.clone(), db)
-        }
-    };
+    let (accounts, inbox, chats): (Arc<dyn Accounts>, Arc<dyn Inbox>, Arc<dyn ChatStore>) =
+        match config.backends.accounts {
+            AccountsKind::Sqlite => {
+                let db = Arc::new(
+                    SqliteAccounts::open(&dir.join("accounts.db"))
+                        .await
+                        .map_err(|e| fail("backends.accounts")(e.to_string()))?,
+                );
+                (db.clone(), db.clone(), db)
+            }
+            AccountsKind::Postgres => {
+                let db = Arc::new(
+                    crate::pg_accounts::PgAccounts::connect(&config.postgres)
+                        .await
+                        .map_err(|e| fail("backends.accounts")(e.to_string()))?,
+                );
+                (db.clone(), db.clone(), db)
+            }
+        };
     let shared: Arc<dyn SharedState> = match config.backends.shared {
         SharedKind::InProcess => Arc::new(InProcessShared::new()),
         SharedKind::Redis => {
@@ -105,7 +109,7 @@ pub async fn open(config: &Config) -> Result<Ports, WiringError> {
             )
         }
     };
-    Ok(Ports { log, store, accounts, shared, inbox, log_head })
+    Ok(Ports { log, store, accounts, shared, inbox, chats, log_head })
 }
 
 /// The HMAC secret: from config, or generated once and kept in the data dir.

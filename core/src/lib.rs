@@ -9,9 +9,11 @@
 //! - [`ports`]: the traits every engine implements (event log, analytics store,
 //!   accounts, shared state).
 //! - [`inbox`]: the SMS inbox port: received messages, transaction keys, bills.
+//! - [`chats`]: the chats port: messenger chats, dialogue state, link codes.
 //! - [`insight`]: learned category rules, budgets and risk alerts.
 
 pub mod categories;
+pub mod chats;
 pub mod config;
 pub mod entry;
 pub mod inbox;

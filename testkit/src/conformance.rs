@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::date;
+use spendstream_core::chats::{Channel, ChatKey, ChatStore, ChatsError};
 use spendstream_core::inbox::{Bill, BillStatus, Inbox, InboxItem, Payment, SmsStatus};
 use spendstream_core::insight::{Alert, AlertRule, Budget, BudgetPeriod, LearnedRule, Severity};
 use spendstream_core::period::WeekStart;
@@ -593,4 +594,52 @@ pub async fn inbox_story(inbox: Arc<dyn Inbox>) {
     assert_eq!((b.status, b.paid_by), (BillStatus::Paid, Some(e3)));
     assert!(inbox.bills(user()).await.expect("bills").is_empty());
     inbox.healthcheck().await.expect("healthy");
+}
+
+/// Chats: compare-and-set dialogue state, links to users, one-time link codes.
+pub async fn chats_story(accounts: Arc<dyn Accounts>, chats: Arc<dyn ChatStore>) {
+    let now = Timestamp::from_second(1_800_000_000).expect("ts");
+    let new_user = || User {
+        id: user(),
+        email: format!("{}@example.com", uuid::Uuid::new_v4()),
+        settings: settings("Asia/Kolkata"),
+        created_at: now,
+    };
+    let (a, b) = (new_user(), new_user());
+    accounts.create_user(&a, "!").await.expect("create a");
+    accounts.create_user(&b, "!").await.expect("create b");
+    let tg = ChatKey::new(Channel::Telegram, uuid::Uuid::new_v4().to_string()).expect("key");
+    let wa = ChatKey::new(Channel::Whatsapp, "919800000001").expect("key");
+
+    assert_eq!(chats.chat(&tg).await.expect("read"), None, "a chat never saved");
+    assert_eq!(chats.save(&tg, None, r#"{"step":"new"}"#, 0, now).await.expect("first save"), 1);
+    assert!(matches!(chats.save(&tg, None, "{}", 0, now).await, Err(ChatsError::Conflict)), "created twice");
+    assert_eq!(chats.save(&tg, Some(a.id), r#"{"step":"ready"}"#, 1, now).await.expect("second save"), 2);
+    assert!(matches!(chats.save(&tg, None, "{}", 1, now).await, Err(ChatsError::Conflict)), "a stale version");
+    let rec = chats.chat(&tg).await.expect("read").expect("saved");
+    assert_eq!((rec.user_id, rec.state.as_str(), rec.version), (Some(a.id), r#"{"step":"ready"}"#, 2));
+
+    // Two messages of one chat at once: exactly one save wins.
+    let (x, y) = tokio::join!(chats.save(&tg, Some(a.id), "x", 2, now), chats.save(&tg, Some(a.id), "y", 2, now));
+    assert_eq!([x.is_ok(), y.is_ok()].iter().filter(|ok| **ok).count(), 1, "{x:?} {y:?}");
+
+    chats.save(&wa, Some(a.id), "{}", 0, now).await.expect("link whatsapp");
+    let mut mine = chats.chats_of(a.id).await.expect("chats of a");
+    mine.sort();
+    let mut expected = vec![tg.clone(), wa.clone()];
+    expected.sort();
+    assert_eq!(mine, expected, "one account, Telegram and WhatsApp at once");
+    assert!(chats.chats_of(b.id).await.expect("chats of b").is_empty());
+
+    // Link codes: once, before expiry, for their own user.
+    let later = now + jiff::SignedDuration::from_mins(10);
+    let code = format!("code-{}", uuid::Uuid::new_v4());
+    chats.create_link_code(&code, b.id, later).await.expect("create code");
+    assert_eq!(chats.redeem_link_code("no-such-code", now).await.expect("redeem"), None);
+    assert_eq!(chats.redeem_link_code(&code, now).await.expect("redeem"), Some(b.id));
+    assert_eq!(chats.redeem_link_code(&code, now).await.expect("redeem"), None, "used twice");
+    let expiring = format!("code-{}", uuid::Uuid::new_v4());
+    chats.create_link_code(&expiring, b.id, later).await.expect("create code");
+    assert_eq!(chats.redeem_link_code(&expiring, later).await.expect("redeem"), None, "expired");
+    chats.healthcheck().await.expect("healthy");
 }

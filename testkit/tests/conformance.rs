@@ -6,7 +6,7 @@ use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sqlite_accounts::SqliteAccounts;
 use spendstream_core::ports::EventLog;
 use spendstream_testkit::conformance::{
-    accounts_story, event_log_story, inbox_story, profile_story, shared_story, store_story,
+    accounts_story, chats_story, event_log_story, inbox_story, profile_story, shared_story, store_story,
 };
 use std::sync::Arc;
 
@@ -71,6 +71,13 @@ async fn sqlite_accounts() {
 async fn sqlite_inbox() {
     let dir = tempfile::tempdir().unwrap();
     inbox_story(Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn sqlite_chats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(SqliteAccounts::open(&dir.path().join("a.db")).await.unwrap());
+    chats_story(db.clone(), db).await;
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use spendstream_core::config::{PostgresConfig, Secret, redact_url};
 use spendstream_core::inbox::{Inbox, InboxItem, SmsStatus};
 use spendstream_core::ports::{Accounts, AccountsError, RefreshToken, Rotation, User};
 use spendstream_core::{Currency, EntryId, UserId, UserSettings};
-use spendstream_testkit::conformance::{accounts_story, inbox_story};
+use spendstream_testkit::conformance::{accounts_story, chats_story, inbox_story};
 use sqlx::{Connection, Executor, PgConnection, Row};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -113,6 +113,15 @@ async fn postgres_accounts_story() {
 #[tokio::test]
 async fn postgres_inbox_story() {
     with_database(|url| async move { inbox_story(connect(&url).await).await }).await;
+}
+
+#[tokio::test]
+async fn postgres_chats_story() {
+    with_database(|url| async move {
+        let db = connect(&url).await;
+        chats_story(db.clone(), db).await
+    })
+    .await;
 }
 
 #[tokio::test]
