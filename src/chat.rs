@@ -1,5 +1,7 @@
-//! `spendstream chat --understand`: chat messages on stdin, one a line; one JSON
-//! understanding a line on stdout. Reads and changes no data.
+//! `spendstream chat`: the bot in the terminal, on the configured engines (the
+//! embedded default: no tokens, no services). `spendstream chat --understand`: chat
+//! messages on stdin, one a line; one JSON understanding a line on stdout, reading and
+//! changing no data.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -95,3 +97,98 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<boo
     }
 }
 
+/// Runs the conversation engine on stdin and stdout as the local chat `name`: the
+/// processors run in this process when the event log is embedded (as in `serve`), so do
+/// not run it beside `serve` on the same data dir. Buttons print as `[1] Undo`; typing
+/// the number presses it. Ends at end of input (Ctrl-D).
+pub async fn interactive(config: Config, name: &str) -> anyhow::Result<()> {
+    use spendstream_bot::{Incoming, Input, Reply};
+    use spendstream_core::chats::{Channel, ChatKey};
+    use std::io::IsTerminal;
+
+    let config = Arc::new(config);
+    let key = ChatKey::new(Channel::Local, name).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
+    let ports = spendstream_backends::wiring::open(&config).await.context("opening backends")?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let processors = if config.backends.event_log == spendstream_core::config::EventLogKind::Embedded {
+        let runner =
+            spendstream_processors::runner::Runner::from_config(ports.log.clone(), ports.store.clone(), &config)
+                .context("compiling category rules")?;
+        let handle = tokio::spawn(runner.run(stop_rx));
+        crate::serve::catch_up(&ports).await;
+        Some(handle)
+    } else {
+        None
+    };
+    let engine = crate::serve::bot_engine(&config, &ports)?;
+
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        println!("spendstream chat as '{name}' (data in {}). Ctrl-D to leave.", config.storage.data_dir.display());
+    }
+    // Message ids must not repeat across runs: the dialogue remembers recent ones.
+    let run = jiff::Timestamp::now().as_microsecond();
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel::<Option<String>>(16);
+    std::thread::spawn(move || {
+        let mut input = std::io::stdin().lock();
+        let mut line = Vec::new();
+        loop {
+            let next = match read_line(&mut input, &mut line) {
+                Ok(true) => Some(String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned()),
+                _ => None,
+            };
+            let end = next.is_none();
+            if lines_tx.blocking_send(next).is_err() || end {
+                return;
+            }
+        }
+    });
+    let mut buttons: Vec<spendstream_bot::Button> = Vec::new();
+    let mut n = 0u64;
+    loop {
+        if interactive {
+            print!("you> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(Some(line)) = lines_rx.recv().await else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        n += 1;
+        let input = match line.trim().parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| buttons.get(i))
+        {
+            Some(b) => Input::Button(b.data.clone()),
+            None => Input::Text(line),
+        };
+        let msg = Incoming { chat: key.clone(), message_id: format!("{run}-{n}"), input, at: jiff::Timestamp::now() };
+        let replies: Vec<Reply> = match engine.handle(&msg).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "message not handled");
+                vec![Reply { text: engine.texts().get("unavailable").to_owned(), buttons: Vec::new() }]
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        for r in &replies {
+            for (i, l) in r.text.lines().enumerate() {
+                writeln!(out, "{}{l}", if i == 0 { "bot> " } else { "     " })?;
+            }
+            if !r.buttons.is_empty() {
+                let labels: Vec<String> =
+                    r.buttons.iter().enumerate().map(|(i, b)| format!("[{}] {}", i + 1, b.label)).collect();
+                writeln!(out, "     {}", labels.join("  "))?;
+            }
+        }
+        out.flush()?;
+        if let Some(last) = replies.iter().rev().find(|r| !r.buttons.is_empty()) {
+            buttons = last.buttons.clone();
+        } else if !replies.is_empty() {
+            buttons.clear();
+        }
+    }
+    if let Some(p) = processors {
+        let _ = stop_tx.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), p).await;
+    }
+    Ok(())
+}

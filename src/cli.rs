@@ -51,11 +51,15 @@ pub enum Command {
     },
     /// Read merchant strings, one a line, and print `merchant,category,reason` CSV.
     Categorise,
-    /// Chat with the bot in the terminal (not built yet). With `--understand`: read
-    /// messages from stdin, one a line, and print how each is understood as one JSON
-    /// object a line (intent, amount, currency, merchant, category, period, date,
-    /// question); no data is read or changed.
+    /// Chat with the bot in the terminal, on the configured engines (the embedded
+    /// default needs no tokens and no services). With `--understand`: read messages from
+    /// stdin, one a line, and print how each is understood as one JSON object a line
+    /// (intent, amount, currency, merchant, category, period, date, question); no data is
+    /// read or changed.
     Chat {
+        /// The local chat's name: each name is its own chat (and account).
+        #[arg(long = "as", default_value = "me")]
+        name: String,
         /// Print the understanding of each stdin line instead of chatting.
         #[arg(long)]
         understand: bool,

@@ -2,8 +2,8 @@
 //!
 //! `serve` runs every role in one process on the embedded engines; `sql`
 //! queries the data read-only; `config check` validates configuration;
-//! `import` loads a CSV of entries; `chat --understand` shows how chat messages
-//! are read.
+//! `import` loads a CSV of entries; `chat` is the bot in the terminal, and
+//! `chat --understand` shows how chat messages are read.
 
 mod chat;
 mod cli;
@@ -46,14 +46,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ingest { command: IngestCommand::Reparse } => import::reparse(load()?).await,
         Command::Categorise => categorise(&load()?),
-        Command::Chat { understand: false, .. } => {
-            eprintln!(
-                "spendstream chat: the interactive chat is not built yet (issue 6). \
-                 `spendstream chat --understand` reads messages from stdin and prints how each is understood."
-            );
-            std::process::exit(2)
-        }
-        Command::Chat { understand: true, currency, tz, today, date_order } => {
+        Command::Chat { understand: false, name, .. } => chat::interactive(load()?, &name).await,
+        Command::Chat { understand: true, currency, tz, today, date_order, .. } => {
             chat::understand_lines(&load()?, chat::Options { currency, tz, today, date_order })
         }
         Command::Config { command: ConfigCommand::Check } => {

@@ -6,9 +6,11 @@ use spendstream_api::{AppState, router};
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sql::SqlEngine;
 use spendstream_backends::wiring::{self, Ports};
+use spendstream_bot::{Engine, EnginePorts, Texts};
 use spendstream_core::Config;
 use spendstream_core::ports::{EventLog, Position};
 use spendstream_ingest::pipeline::load_rules;
+use spendstream_processors::categorise::Categoriser;
 use spendstream_processors::insight::{Insights, default_settings};
 use spendstream_processors::process::Processor;
 use spendstream_processors::runner::Runner;
@@ -61,6 +63,7 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
         ports.accounts,
         ports.shared,
         ports.inbox,
+        ports.chats,
         sms_rules,
         TipRules::from_config(&config.tips.rules).context("tips.rules")?,
         &secret,
@@ -71,12 +74,28 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "ready");
     println!("spendstream listening on http://{addr}");
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     if let Some(p) = processors {
         stop_processors(&stop_tx, p).await;
     }
     Ok(())
+}
+
+/// The chat bot's conversation engine over `ports`, with the config's categories,
+/// SMS rules and texts.
+pub(crate) fn bot_engine(config: &Arc<Config>, ports: &Ports) -> anyhow::Result<Engine> {
+    let texts = Texts::from_config(&config.bot.texts, &config.bot.language)?;
+    let categoriser = Arc::new(Categoriser::new(&config.categories).context("categories")?);
+    let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
+    let engine_ports = EnginePorts {
+        log: ports.log.clone(),
+        store: ports.store.clone(),
+        accounts: ports.accounts.clone(),
+        chats: ports.chats.clone(),
+    };
+    Ok(Engine::new(config.clone(), engine_ports, categoriser, sms_rules, texts))
 }
 
 /// How long the processors get to finish their batch after SIGTERM.
@@ -117,7 +136,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Waits until the processors have applied everything the log held at start.
-async fn catch_up(ports: &Ports) {
+pub(crate) async fn catch_up(ports: &Ports) {
     let Some(head) = ports.log_head.filter(|h| *h > 0) else { return };
     tracing::info!(events = head, "replaying the log tail");
     let last = Position { partition: 0, offset: head - 1 };

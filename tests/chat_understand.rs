@@ -1,5 +1,6 @@
-//! `spendstream chat --understand` through the binary: one JSON line per stdin line, the
-//! config's currency and time zone, and `chat` alone refused with exit code 2.
+//! `spendstream chat` through the binary: `--understand` prints one JSON line per stdin
+//! line with the config's currency and time zone; without it the bot chats on the
+//! embedded default and keeps its data in the data dir.
 
 #![allow(clippy::unwrap_used)]
 
@@ -110,11 +111,30 @@ fn hostile_lines_still_give_one_object_each() {
 }
 
 #[test]
-fn chat_without_understand_is_not_built_yet() {
-    let out = run(&["chat"], b"hello\n", &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+fn chat_talks_to_the_bot_on_the_embedded_default_and_remembers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let env = [("SPENDSTREAM__STORAGE__DATA_DIR", data)];
+    // "1" presses the first button of the last reply: the guessed currency.
+    let first =
+        run(&["chat"], "hello\n1\nAsia/Kolkata\nspent 250 on lunch at subway\nuber 180\n/undo\n".as_bytes(), &env);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = String::from_utf8(first.stdout).unwrap();
+    assert!(out.contains("bot> Hi!"), "{out}");
+    assert!(out.contains("[1] INR"), "buttons are numbered: {out}");
+    assert!(out.contains("bot> All set: amounts in INR"), "{out}");
+    assert!(out.contains("bot> Added ₹250.00 · 🍽️ Food & dining · today"), "{out}");
+    assert!(out.contains("bot> Removed ₹180.00"), "{out}");
+
+    // A second run on the same data dir: the same chat, the same account.
+    let second = run(&["chat"], b"/list\n", &env);
+    let out = String::from_utf8(second.stdout).unwrap();
+    assert!(out.contains("1. today · ₹250.00"), "{out}");
+    assert!(!out.contains("₹180.00"), "{out}");
+    // Another name is another chat, with its own sign-up.
+    let other = run(&["chat", "--as", "guest"], b"/list\n", &env);
+    assert!(String::from_utf8(other.stdout).unwrap().contains("bot> Hi!"));
+
     let bad = run(&["chat", "--understand", "--today", "15/10/2026"], b"hello\n", &[]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--today"));

@@ -163,6 +163,15 @@ impl From<AccountsError> for ApiError {
     }
 }
 
+impl From<spendstream_core::chats::ChatsError> for ApiError {
+    fn from(e: spendstream_core::chats::ChatsError) -> Self {
+        match e {
+            spendstream_core::chats::ChatsError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<SharedError> for ApiError {
     fn from(e: SharedError) -> Self {
         match e {

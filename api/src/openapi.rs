@@ -2,7 +2,7 @@
 
 use crate::dto;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{auth, expenses, health, ingest, insight, me, reports};
+use crate::handlers::{auth, chats, expenses, health, ingest, insight, me, reports};
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,7 +23,7 @@ impl Modify for BearerAuth {
     paths(
         health::live, health::ready,
         auth::signup, auth::login, auth::refresh, auth::logout,
-        me::get_me, me::patch_me,
+        me::get_me, me::patch_me, chats::create_link_code,
         expenses::create, expenses::list, expenses::get_one, expenses::remove, expenses::recategorise,
         insight::create, insight::list, insight::get_one, insight::patch, insight::remove,
         insight::alerts, insight::acknowledge, insight::tips, insight::recurring, insight::rules,
@@ -33,7 +33,7 @@ impl Modify for BearerAuth {
     ),
     components(schemas(ErrorBody, ErrorDetail, dto::EntryView, dto::EntryPage, dto::TokenResponse, dto::UserView,
         dto::SmsOriginView, dto::SmsIn, dto::PatchEntry, dto::NewBudget, dto::PatchBudget, dto::AlertView, dto::TipsView, dto::RecurringView, dto::LearnedRuleView,
-        spendstream_core::insight::BudgetStatus)),
+        spendstream_core::insight::BudgetStatus, chats::LinkCode)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -1,7 +1,7 @@
 //! Every route in one place, plus the layers: body limit, timeout, panic guard, tracing.
 
 use crate::error::ApiError;
-use crate::handlers::{auth, expenses, health, ingest, insight, me, reports};
+use crate::handlers::{auth, chats, expenses, health, ingest, insight, me, reports};
 use crate::openapi::openapi_json;
 use crate::state::AppState;
 use axum::Router;
@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/me", get(me::get_me).patch(me::patch_me))
+        .route("/v1/link-codes", post(chats::create_link_code))
         .route("/v1/expenses", post(expenses::create).get(expenses::list))
         .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove).patch(expenses::recategorise))
         .route("/v1/budgets", post(insight::create).get(insight::list))

@@ -6,6 +6,7 @@ use crate::tokens::Tokens;
 use parking_lot::Mutex;
 use spendstream_core::Config;
 use spendstream_core::UserId;
+use spendstream_core::chats::ChatStore;
 use spendstream_core::inbox::Inbox;
 use spendstream_core::ports::User;
 use spendstream_core::ports::{Accounts, AnalyticsStore, EventLog, SharedState};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub shared: Arc<dyn SharedState>,
     /// Forwarded SMS and bills.
     pub inbox: Arc<dyn Inbox>,
+    /// Messenger chats and link codes.
+    pub chats: Arc<dyn ChatStore>,
     /// SMS to entries.
     pub sms: Arc<SmsIngest>,
     /// Access and refresh tokens.
@@ -60,6 +63,7 @@ impl AppState {
         accounts: Arc<dyn Accounts>,
         shared: Arc<dyn SharedState>,
         inbox: Arc<dyn Inbox>,
+        chats: Arc<dyn ChatStore>,
         sms_rules: Arc<SmsRules>,
         tips: Arc<TipRules>,
         jwt_secret: &[u8],
@@ -69,7 +73,7 @@ impl AppState {
         let users = Arc::new(Mutex::new(HashMap::new()));
         let sms = Arc::new(SmsIngest::new(sms_rules, log.clone(), inbox.clone(), &config.ingest));
         let report_cache = Arc::new(ReportCache::new(config.api.report_cache_users));
-        AppState { config, log, store, accounts, shared, inbox, sms, tokens, report_cache, tips, users }
+        AppState { config, log, store, accounts, shared, inbox, chats, sms, tokens, report_cache, tips, users }
     }
 
     /// The signed-in user, from a short-lived cache (saves a database round

@@ -65,6 +65,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Tips and recurring charges.
     pub tips: TipsConfig,
+    /// The chat bot.
+    pub bot: BotConfig,
     /// Redis, when `backends.shared = "redis"`.
     pub redis: RedisConfig,
     /// Kafka, when `backends.event_log = "kafka"`.
@@ -373,6 +375,23 @@ fn postgres_url_problem(url: &str) -> Option<String> {
 pub struct TipsConfig {
     /// Tip rules and recurring-charge thresholds replacing the shipped `config/tips.toml`; empty: shipped.
     pub rules: String,
+}
+
+/// `[bot]`: the chat bot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Language of the bot's texts (a table of the texts file), e.g. `en`.
+    pub language: String,
+    /// Texts replacing the shipped `config/bot.toml` (same layout); empty: shipped.
+    pub texts: String,
+    /// How long a code from `POST /v1/link-codes` stays valid.
+    pub link_code_ttl_secs: u64,
+    /// Entries per `/list` page.
+    pub list_page: usize,
+    /// How long a reply waits for a new entry to be processed (to show its
+    /// category); past it the reply says the entry is saved and still being sorted.
+    pub reply_wait_ms: u64,
 }
 
 /// `[alerts]`: the risk alert rules.
@@ -697,6 +716,37 @@ impl Config {
             && let Some(problem) = postgres_url_problem(self.postgres.url.expose())
         {
             p.push(format!("postgres.url: {problem} (backends.accounts = \"postgres\")"));
+        }
+        if !self.bot.texts.is_empty() && !Path::new(&self.bot.texts).is_file() {
+            p.push(format!("bot.texts: '{}' is not a readable file", self.bot.texts));
+        }
+        if self.bot.language.is_empty() || !self.bot.language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            p.push(format!("bot.language: '{}' is not a language tag such as en", self.bot.language));
+        }
+        if !(60..=7 * 86400).contains(&self.bot.link_code_ttl_secs) {
+            p.push("bot.link_code_ttl_secs: must be between 60 and 604800".into());
+        }
+        if !(1..=50).contains(&self.bot.list_page) {
+            p.push("bot.list_page: must be between 1 and 50".into());
+        }
+        if self.bot.reply_wait_ms > 10_000 {
+            p.push("bot.reply_wait_ms: must be at most 10000".into());
+        }
+        let wa = &self.bot.whatsapp;
+        if wa.enabled {
+            for (name, empty) in [
+                ("phone_number_id", wa.phone_number_id.is_empty()),
+                ("access_token", wa.access_token.expose().is_empty()),
+                ("app_secret", wa.app_secret.expose().is_empty()),
+                ("verify_token", wa.verify_token.expose().is_empty()),
+            ] {
+                if empty {
+                    p.push(format!("bot.whatsapp.{name}: required when bot.whatsapp.enabled = true"));
+                }
+            }
+            if !(wa.graph_url.starts_with("https://") || wa.graph_url.starts_with("http://")) {
+                p.push(format!("bot.whatsapp.graph_url: '{}' is not an http(s) URL", wa.graph_url));
+            }
         }
         if !self.tips.rules.is_empty() && !Path::new(&self.tips.rules).is_file() {
             p.push(format!("tips.rules: '{}' is not a readable file", self.tips.rules));

@@ -141,6 +141,20 @@ impl Budget {
     pub fn covers(&self, category: &CategoryId) -> bool {
         self.category.as_ref().is_none_or(|c| c == category)
     }
+
+    /// What counts against it in `summary`: expenses in its currency and categories.
+    pub fn spent_in(&self, summary: &crate::report::RangeSummary) -> i64 {
+        summary
+            .cells
+            .iter()
+            .filter(|c| {
+                c.kind == crate::entry::EntryKind::Expense
+                    && c.currency == self.limit.currency
+                    && self.covers(&c.category)
+            })
+            .map(|c| c.amount_minor)
+            .sum()
+    }
 }
 
 /// Where a budget stands on a day: the figures reports and `GET /v1/budgets` show.

@@ -81,6 +81,7 @@ impl TestApp {
             ports.accounts.clone(),
             ports.shared.clone(),
             ports.inbox.clone(),
+            ports.chats.clone(),
             sms_rules,
             tips,
             &secret,

@@ -20,7 +20,7 @@ use spendstream_core::insight::{Budget, BudgetPeriod, BudgetStatus, budget_statu
 use spendstream_core::period::{Period, parse_time_zone, period_range, previous_range};
 use spendstream_core::ports::ListQuery;
 use spendstream_core::ports::User;
-use spendstream_core::{CategoryId, Currency, EntryKind, Event, Money, UserId};
+use spendstream_core::{CategoryId, Currency, Event, Money, UserId};
 use spendstream_processors::recurring::detect;
 use spendstream_processors::tips::{TipInput, tips as tips_for};
 use uuid::Uuid;
@@ -83,13 +83,7 @@ pub async fn statuses(
         let range = b.range(date, user.settings.week_start);
         let summary =
             state.store.summarize(user.id, range.start, range.end, &user.settings.time_zone, 0, false).await?;
-        let spent: i64 = summary
-            .cells
-            .iter()
-            .filter(|c| c.kind == EntryKind::Expense && c.currency == b.limit.currency && b.covers(&c.category))
-            .map(|c| c.amount_minor)
-            .sum();
-        out.push(budget_status(b, budget_name(state, b), range, spent, today));
+        out.push(budget_status(b, budget_name(state, b), range, b.spent_in(&summary), today));
     }
     Ok(out)
 }

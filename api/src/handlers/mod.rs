@@ -1,6 +1,7 @@
 //! One free `async fn` per endpoint, grouped by resource.
 
 pub mod auth;
+pub mod chats;
 pub mod expenses;
 pub mod health;
 pub mod ingest;

@@ -1,0 +1,214 @@
+//! Report texts: totals of a period, by category, against the period before.
+
+use super::{Engine, EngineError, Me, format};
+use jiff::ToSpan;
+use jiff::civil::Date;
+use spendstream_core::period::{DateRange, Period, period_range, previous_range};
+use spendstream_core::report::RangeSummary;
+use spendstream_core::{CategoryId, EntryKind};
+use std::collections::BTreeMap;
+
+/// A period named by the understanding (`today`, `week`, `last_week`, `month`,
+/// `2026-10`, `year`, `2025`, `2026-10-14`, `last_7_days`): its range, the range before
+/// it (for the change), and its title.
+pub(crate) struct Span {
+    pub(crate) range: DateRange,
+    pub(crate) previous: Option<DateRange>,
+    pub(crate) title: String,
+    pub(crate) kind: &'static str,
+}
+
+fn day_range(d: Date) -> DateRange {
+    DateRange { start: d, end: d.tomorrow().unwrap_or(d) }
+}
+
+/// Reads a period string against `today`; unknown strings read as this month.
+pub(crate) fn span(period: &str, today: Date, week_start: spendstream_core::period::WeekStart) -> Span {
+    let whole = |p: Period, d: Date, title: String| Span {
+        range: period_range(p, d, week_start),
+        previous: Some(previous_range(p, d, week_start)),
+        title,
+        kind: p.name(),
+    };
+    match period {
+        "today" => Span {
+            range: day_range(today),
+            previous: today.yesterday().ok().map(day_range),
+            title: "Today".into(),
+            kind: "day",
+        },
+        "week" => whole(Period::Week, today, "This week".into()),
+        "last_week" => {
+            let d = today.checked_sub(7.days()).unwrap_or(today);
+            whole(Period::Week, d, "Last week".into())
+        }
+        "month" => whole(Period::Month, today, today.strftime("%B %Y").to_string()),
+        "year" => whole(Period::Year, today, today.year().to_string()),
+        p => {
+            if let Some(n) =
+                p.strip_prefix("last_").and_then(|r| r.strip_suffix("_days")).and_then(|n| n.parse::<i64>().ok())
+            {
+                let n = n.clamp(1, 3660);
+                let end = today.tomorrow().unwrap_or(today);
+                let start = end.checked_sub(n.days()).unwrap_or(today);
+                let before = start.checked_sub(n.days()).unwrap_or(start);
+                return Span {
+                    range: DateRange { start, end },
+                    previous: Some(DateRange { start: before, end: start }),
+                    title: format!("Last {n} days"),
+                    kind: "days",
+                };
+            }
+            if let Ok(d) = p.parse::<Date>() {
+                return Span {
+                    range: day_range(d),
+                    previous: d.yesterday().ok().map(day_range),
+                    title: d.strftime("%a %-d %b %Y").to_string(),
+                    kind: "day",
+                };
+            }
+            if let Ok(d) = format!("{p}-01").parse::<Date>() {
+                return whole(Period::Month, d, d.strftime("%B %Y").to_string());
+            }
+            if let Ok(y) = p.parse::<i16>()
+                && let Ok(d) = Date::new(y, 1, 1)
+            {
+                return whole(Period::Year, d, y.to_string());
+            }
+            whole(Period::Month, today, today.strftime("%B %Y").to_string())
+        }
+    }
+}
+
+struct Totals {
+    spent: i64,
+    income: i64,
+    count: u64,
+    by_category: BTreeMap<CategoryId, (i64, u64)>,
+}
+
+fn fold(summary: &RangeSummary, range: DateRange, currency: spendstream_core::Currency) -> Totals {
+    let mut t = Totals { spent: 0, income: 0, count: 0, by_category: BTreeMap::new() };
+    for c in summary.cells.iter().filter(|c| range.contains(c.date) && c.currency == currency) {
+        t.count += c.count;
+        match c.kind {
+            EntryKind::Expense => {
+                t.spent += c.amount_minor;
+                let e = t.by_category.entry(c.category.clone()).or_default();
+                e.0 += c.amount_minor;
+                e.1 += c.count;
+            }
+            EntryKind::Income => t.income += c.amount_minor,
+        }
+    }
+    t
+}
+
+/// The report text for `period` (and only `category`, when given).
+pub(crate) async fn text(
+    engine: &Engine,
+    me: &Me,
+    period: &str,
+    category: Option<&CategoryId>,
+) -> Result<String, EngineError> {
+    let s = &me.user.settings;
+    let span = span(period, me.today, s.week_start);
+    let store = &engine.ports.store;
+    let user = me.user.id;
+    let months = matches!(span.kind, "year");
+    let previous = async {
+        match span.previous {
+            Some(p) => store.summarize(user, p.start, p.end, &s.time_zone, 0, months).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (current, previous) =
+        tokio::try_join!(store.summarize(user, span.range.start, span.range.end, &s.time_zone, 3, months), previous)?;
+    let cur = fold(&current, span.range, s.currency);
+    let money = |minor: i64| format::money(minor, s.currency);
+    let texts = &engine.texts;
+    if let Some(cat) = category {
+        let (amount, count) = cur.by_category.get(cat).copied().unwrap_or_default();
+        return Ok(texts.fill(
+            "report_category",
+            &[
+                ("title", &span.title),
+                ("amount", &money(amount)),
+                ("category", &engine.category_name(cat)),
+                ("count", &count.to_string()),
+            ],
+        ));
+    }
+    if cur.count == 0 {
+        return Ok(texts.fill("report_empty", &[("title", &span.title)]));
+    }
+    let mut lines = vec![texts.fill(
+        "report_header",
+        &[
+            ("title", &span.title),
+            ("spent", &money(cur.spent)),
+            ("income", &money(cur.income)),
+            ("count", &cur.count.to_string()),
+        ],
+    )];
+    let mut cats: Vec<_> = cur.by_category.iter().collect();
+    cats.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (id, (amount, _)) in cats {
+        let def = engine.config.categories.iter().find(|c| &c.id == id);
+        lines.push(texts.fill(
+            "report_line",
+            &[
+                ("emoji", def.map_or("•", |d| if d.emoji.is_empty() { "•" } else { d.emoji.as_str() })),
+                ("category", def.map_or(id.as_str(), |d| d.name.as_str())),
+                ("amount", &money(*amount)),
+                ("percent", &format!("{}%", spendstream_core::report::percent(*amount, cur.spent))),
+            ],
+        ));
+    }
+    let top: Vec<String> = current
+        .merchants
+        .iter()
+        .filter(|m| m.currency == s.currency)
+        .take(3)
+        .map(|m| format!("{} {}", m.merchant, money(m.amount_minor)))
+        .collect();
+    if !top.is_empty() {
+        lines.push(texts.fill("report_top", &[("merchants", &top.join(", "))]));
+    }
+    if let (Some(prev), Some(range)) = (previous, span.previous) {
+        let before = fold(&prev, range, s.currency);
+        if before.spent > 0 {
+            let change = cur.spent - before.spent;
+            let pct = spendstream_core::report::percent(change.abs(), before.spent);
+            let sign = if change >= 0 { "+" } else { "-" };
+            lines.push(texts.fill(
+                "report_change",
+                &[("change", &format!("{sign}{pct}%")), ("period", span.kind), ("previous", &money(before.spent))],
+            ));
+        }
+    }
+    Ok(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use spendstream_core::period::WeekStart;
+
+    #[test]
+    fn periods_name_their_ranges() {
+        let today = date(2026, 11, 24);
+        let ws = WeekStart::default();
+        let m = span("month", today, ws);
+        assert_eq!((m.range.start, m.range.end), (date(2026, 11, 1), date(2026, 12, 1)));
+        assert_eq!(m.previous.map(|p| p.start), Some(date(2026, 10, 1)));
+        assert_eq!(span("2026-10", today, ws).range.start, date(2026, 10, 1));
+        assert_eq!(span("2025", today, ws).range.end, date(2026, 1, 1));
+        let d = span("last_7_days", today, ws);
+        assert_eq!((d.range.start, d.range.end), (date(2026, 11, 18), date(2026, 11, 25)));
+        assert_eq!(span("today", today, ws).range.days(), 1);
+        assert_eq!(span("2026-10-14", today, ws).range.start, date(2026, 10, 14));
+        assert_eq!(span("nonsense", today, ws).range.start, date(2026, 11, 1));
+    }
+}
