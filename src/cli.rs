@@ -24,6 +24,8 @@ pub enum Command {
     Api,
     /// Run only the stream processors (scale-out: any number; they split the partitions).
     Process,
+    /// Run only the Telegram adapter's long polling (one process; see `[bot.telegram]`).
+    Bot,
     /// Create what the configured engines need (Kafka topics, ClickHouse
     /// tables and views, account tables); safe to repeat.
     Migrate,

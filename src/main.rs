@@ -34,6 +34,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve::serve(load()?, serve::Role::All).await,
         Command::Api => serve::serve(load()?, serve::Role::Api).await,
         Command::Process => serve::serve(load()?, serve::Role::Process).await,
+        Command::Bot => serve::serve(load()?, serve::Role::Bot).await,
         Command::Migrate => serve::migrate(&load()?).await,
         Command::Sql { query, format } => serve::sql(load()?, &query, format).await,
         Command::Import { email, file } => import::import(load()?, &email, &file).await,

@@ -6,8 +6,11 @@ use spendstream_api::{AppState, router};
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sql::SqlEngine;
 use spendstream_backends::wiring::{self, Ports};
+use spendstream_bot::telegram::Telegram;
+use spendstream_bot::whatsapp::Whatsapp;
 use spendstream_bot::{Engine, EnginePorts, Texts};
 use spendstream_core::Config;
+use spendstream_core::config::TelegramMode;
 use spendstream_core::ports::{EventLog, Position};
 use spendstream_ingest::pipeline::load_rules;
 use spendstream_processors::categorise::Categoriser;
@@ -29,6 +32,8 @@ pub enum Role {
     Api,
     /// The processors only (`process`).
     Process,
+    /// The Telegram adapter's long polling only (`bot`).
+    Bot,
 }
 
 /// Runs the API and/or the processors until SIGINT or SIGTERM.
@@ -37,6 +42,9 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let ports = wiring::open(&config).await.context("opening backends")?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    if role == Role::Bot {
+        return run_bot(config, ports).await;
+    }
     let processors = if role == Role::Api {
         None
     } else {
@@ -56,6 +64,39 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let secret = wiring::jwt_secret(&config)?;
     let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     catch_up(&ports).await;
+    let bot = &config.bot;
+    let engine =
+        if bot.whatsapp.enabled || bot.telegram.enabled { Some(Arc::new(bot_engine(&config, &ports)?)) } else { None };
+    let whatsapp = match &engine {
+        Some(engine) if bot.whatsapp.enabled => {
+            let adapter = Whatsapp::new(engine.clone(), bot.whatsapp.clone()).context("bot.whatsapp")?;
+            tracing::info!("whatsapp webhook at /webhooks/whatsapp");
+            Some(Arc::new(adapter))
+        }
+        _ => None,
+    };
+    let telegram = match &engine {
+        Some(engine) if bot.telegram.enabled => {
+            Some(Arc::new(Telegram::new(engine.clone(), bot.telegram.clone()).context("bot.telegram")?))
+        }
+        _ => None,
+    };
+    let mut telegram_polling = None;
+    if let Some(tg) = &telegram {
+        match bot.telegram.mode {
+            TelegramMode::Webhook => {
+                if let Err(e) = tg.register_webhook().await {
+                    tracing::warn!(error = %e, "telegram webhook not registered; updates wait at Telegram until it is");
+                }
+                tracing::info!("telegram webhook at /webhooks/telegram");
+            }
+            TelegramMode::Polling if role == Role::All => {
+                tracing::info!("telegram long polling");
+                telegram_polling = Some(tokio::spawn(tg.clone().poll(stop_tx.subscribe())));
+            }
+            TelegramMode::Polling => tracing::info!("telegram polling runs in `spendstream bot`, not in `api`"),
+        }
+    }
     let state = AppState::new(
         config.clone(),
         ports.log,
@@ -74,12 +115,42 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "ready");
     println!("spendstream listening on http://{addr}");
-    let app = router(state);
+    let mut app = router(state);
+    if let Some(wa) = whatsapp {
+        app = app.merge(wa.router());
+    }
+    if let Some(tg) = telegram.filter(|_| bot.telegram.mode == TelegramMode::Webhook) {
+        app = app.merge(tg.router());
+    }
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    if let Some(p) = telegram_polling {
+        let _ = stop_tx.send(true);
+        let _ = p.await;
+    }
     if let Some(p) = processors {
         stop_processors(&stop_tx, p).await;
     }
+    Ok(())
+}
+
+/// `spendstream bot`: the Telegram adapter's long polling, until SIGINT or SIGTERM.
+async fn run_bot(config: Arc<Config>, ports: Ports) -> anyhow::Result<()> {
+    let tg = &config.bot.telegram;
+    if !tg.enabled || tg.mode != TelegramMode::Polling {
+        anyhow::bail!(
+            "`spendstream bot` runs Telegram long polling: set bot.telegram.enabled = true and \
+             bot.telegram.mode = \"polling\" (in webhook mode `api` and `serve` answer Telegram)"
+        );
+    }
+    let engine = Arc::new(bot_engine(&config, &ports)?);
+    let adapter = Arc::new(Telegram::new(engine, tg.clone()).context("bot.telegram")?);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let polling = tokio::spawn(adapter.poll(stop_rx));
+    println!("spendstream bot polling Telegram");
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = polling.await;
     Ok(())
 }
 

@@ -6,13 +6,15 @@
 //! - [`engine`]: the conversation engine: a message and the chat's stored dialogue in,
 //!   replies out; sign-up by chat, `/link`, adding, undoing, listing and reports.
 //! - [`texts`]: the bot's texts (`config/bot.toml`), per language.
-//!
-//! The Telegram and WhatsApp adapters come next (issue 6).
+//! - [`telegram`]: the Telegram adapter (teloxide; long polling or a secret-checked webhook).
+//! - [`whatsapp`]: the WhatsApp Cloud API adapter (signed webhook, Graph API replies).
 #![forbid(unsafe_code)]
 
 pub mod engine;
+pub mod telegram;
 pub mod texts;
 pub mod understand;
+pub mod whatsapp;
 
 pub use engine::{Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply};
 pub use texts::Texts;

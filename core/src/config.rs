@@ -392,6 +392,66 @@ pub struct BotConfig {
     /// How long a reply waits for a new entry to be processed (to show its
     /// category); past it the reply says the entry is saved and still being sorted.
     pub reply_wait_ms: u64,
+    /// The WhatsApp Cloud API adapter.
+    pub whatsapp: WhatsappConfig,
+    /// The Telegram adapter.
+    pub telegram: TelegramConfig,
+}
+
+/// How the Telegram adapter gets updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramMode {
+    /// `getUpdates` long polling from one process (`serve` or `bot`); no public URL needed.
+    Polling,
+    /// Telegram calls `/webhooks/telegram` on the API's address (any number of `api` processes).
+    Webhook,
+}
+
+/// `[bot.telegram]`: the Telegram adapter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Run the adapter.
+    pub enabled: bool,
+    /// The bot token from @BotFather.
+    pub token: Secret,
+    /// Bot API base URL (tests point it at a local stand-in).
+    pub api_url: String,
+    /// `polling` or `webhook`.
+    pub mode: TelegramMode,
+    /// Webhook mode: the public HTTPS URL Telegram should call (ends in `/webhooks/telegram`).
+    pub webhook_url: String,
+    /// Webhook mode: the secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`.
+    pub webhook_secret: Secret,
+    /// Polling: how long one `getUpdates` waits for updates.
+    pub poll_timeout_secs: u32,
+    /// Send limits (Telegram's): messages per second in one chat.
+    pub messages_per_sec_chat: u32,
+    /// Messages per minute in one chat.
+    pub messages_per_min_chat: u32,
+    /// Messages per second over all chats.
+    pub messages_per_sec_overall: u32,
+}
+
+/// `[bot.whatsapp]`: the WhatsApp Cloud API adapter (webhook plus Graph API).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappConfig {
+    /// Serve the webhook (`/webhooks/whatsapp` on the API's address) and answer.
+    pub enabled: bool,
+    /// Graph API base URL, version included (tests point it at a local stand-in).
+    pub graph_url: String,
+    /// The business phone number's id (the sender of replies).
+    pub phone_number_id: String,
+    /// Bearer token for the Graph API.
+    pub access_token: Secret,
+    /// The app secret: every webhook POST must carry its HMAC in `X-Hub-Signature-256`.
+    pub app_secret: Secret,
+    /// What the GET verification request must present as `hub.verify_token`.
+    pub verify_token: Secret,
+    /// Deadline of one Graph API call.
+    pub timeout_ms: u64,
 }
 
 /// `[alerts]`: the risk alert rules.
@@ -748,6 +808,33 @@ impl Config {
                 p.push(format!("bot.whatsapp.graph_url: '{}' is not an http(s) URL", wa.graph_url));
             }
         }
+        let tg = &self.bot.telegram;
+        if tg.enabled {
+            if tg.token.expose().is_empty() {
+                p.push("bot.telegram.token: required when bot.telegram.enabled = true".into());
+            }
+            if !(tg.api_url.starts_with("https://") || tg.api_url.starts_with("http://")) {
+                p.push(format!("bot.telegram.api_url: '{}' is not an http(s) URL", tg.api_url));
+            }
+            if tg.mode == TelegramMode::Webhook {
+                if !tg.webhook_url.starts_with("https://") {
+                    p.push("bot.telegram.webhook_url: webhook mode needs the public https:// URL".into());
+                }
+                let secret = tg.webhook_secret.expose();
+                if secret.len() < 16 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                    p.push("bot.telegram.webhook_secret: 16 to 256 characters of A-Z, a-z, 0-9, _ and -".into());
+                }
+            }
+        }
+        if !(1..=50).contains(&tg.poll_timeout_secs) {
+            p.push("bot.telegram.poll_timeout_secs: must be between 1 and 50".into());
+        }
+        if tg.messages_per_sec_chat == 0 || tg.messages_per_min_chat == 0 || tg.messages_per_sec_overall == 0 {
+            p.push("bot.telegram.messages_per_*: must be greater than 0".into());
+        }
+        if wa.timeout_ms == 0 {
+            p.push("bot.whatsapp.timeout_ms: must be greater than 0".into());
+        }
         if !self.tips.rules.is_empty() && !Path::new(&self.tips.rules).is_file() {
             p.push(format!("tips.rules: '{}' is not a readable file", self.tips.rules));
         }
@@ -771,6 +858,20 @@ impl Config {
         {
             let hidden = format!("{}***{}", &url[..scheme + 3], &url[at..]);
             redis.insert("url".into(), hidden.into());
+        }
+        if let Some(tg) = v.pointer_mut("/bot/telegram").and_then(|c| c.as_object_mut()) {
+            for key in ["token", "webhook_secret"] {
+                if tg.get(key).and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty()) {
+                    tg.insert(key.into(), "***".into());
+                }
+            }
+        }
+        if let Some(wa) = v.pointer_mut("/bot/whatsapp").and_then(|c| c.as_object_mut()) {
+            for key in ["access_token", "app_secret", "verify_token"] {
+                if wa.get(key).and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty()) {
+                    wa.insert(key.into(), "***".into());
+                }
+            }
         }
         if let Some(ch) = v.get_mut("clickhouse").and_then(|c| c.as_object_mut())
             && ch.get("password").and_then(|s| s.as_str()).is_some_and(|s| !s.is_empty())

@@ -1,0 +1,278 @@
+//! The Telegram adapter against a stand-in Bot API server that speaks Telegram's HTTP
+//! API (`/bot<token>/<method>`), queues updates for `getUpdates` and records what the
+//! bot sent; the engine runs over the real embedded pipeline.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+use spendstream_bot::telegram::Telegram;
+use spendstream_core::config::{Secret, TelegramConfig, TelegramMode};
+use spendstream_testkit::TestApp;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+const TOKEN: &str = "123456:TEST-token";
+const SECRET: &str = "webhook-secret-for-tests";
+
+/// The stand-in's state: updates waiting, calls seen.
+#[derive(Default)]
+struct Api {
+    updates: Mutex<Vec<Value>>,
+    calls: Mutex<Vec<(String, Value)>>,
+    changed: Notify,
+}
+
+impl Api {
+    fn push(&self, update: Value) {
+        self.updates.lock().unwrap().push(update);
+        self.changed.notify_waiters();
+    }
+
+    fn calls(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// Waits (at most 10 s) until `method` was called `n` times; its bodies.
+    async fn wait_for(&self, method: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.changed.notified();
+            let calls = self.calls(method);
+            if calls.len() >= n {
+                return calls;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("{method} called {} times, not {n}: {:#?}", calls.len(), self.calls.lock().unwrap());
+            }
+        }
+    }
+}
+
+/// The fields of a `multipart/form-data` body (teloxide sends `setWebhook` so), as JSON strings.
+fn form_fields(content_type: &str, body: &str) -> Value {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else { return Value::Null };
+    let mut fields = serde_json::Map::new();
+    for part in body.split(&format!("--{}", boundary.trim_matches('"'))) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
+        let Some(name) = head.split("name=\"").nth(1).and_then(|n| n.split('"').next()) else { continue };
+        fields.insert(name.to_owned(), json!(value.trim_end_matches("\r\n")));
+    }
+    Value::Object(fields)
+}
+
+async fn bot_api(
+    State(api): State<Arc<Api>>,
+    Path((bot, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Json<Value> {
+    assert_eq!(bot, format!("bot{TOKEN}"), "the token goes in the path");
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let body: Value = if content_type.starts_with("multipart/form-data") {
+        form_fields(content_type, &body)
+    } else {
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    };
+    api.calls.lock().unwrap().push((method.clone(), body.clone()));
+    api.changed.notify_waiters();
+    // Bot API method names are case-insensitive (teloxide sends `SendMessage`).
+    let result = match method.to_ascii_lowercase().as_str() {
+        "getupdates" => {
+            let offset = body["offset"].as_i64().unwrap_or(0);
+            let wait = api.changed.notified();
+            let ready: Vec<Value> = api
+                .updates
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                // A short long-poll: answer when something arrives, or empty.
+                let _ = tokio::time::timeout(Duration::from_millis(200), wait).await;
+            }
+            // Telegram forgets updates below the offset.
+            api.updates.lock().unwrap().retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            json!(ready)
+        }
+        "sendmessage" => json!({
+            "message_id": 1000, "date": 1_732_400_000,
+            "chat": {"id": body["chat_id"], "type": "private", "first_name": "Asha"},
+            "from": {"id": 1, "is_bot": true, "first_name": "spendstream", "username": "spendstream_bot"},
+            "text": body["text"]
+        }),
+        _ => json!(true),
+    };
+    Json(json!({"ok": true, "result": result}))
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+async fn rig(mode: TelegramMode) -> (TestApp, Arc<Api>, Arc<Telegram>) {
+    let app = TestApp::spawn().await;
+    let api = Arc::new(Api::default());
+    let url =
+        serve(axum::Router::new().route("/{bot}/{method}", axum::routing::post(bot_api)).with_state(api.clone())).await;
+    let tg = TelegramConfig {
+        enabled: true,
+        token: Secret::new(TOKEN),
+        api_url: url,
+        mode,
+        webhook_url: "https://bot.example.com/webhooks/telegram".into(),
+        webhook_secret: Secret::new(SECRET),
+        poll_timeout_secs: 1,
+        messages_per_sec_chat: 3,
+        messages_per_min_chat: 20,
+        messages_per_sec_overall: 30,
+    };
+    let adapter = Arc::new(Telegram::new(common::engine(&app), tg).expect("adapter"));
+    (app, api, adapter)
+}
+
+fn message(update_id: i64, chat: i64, text: &str) -> Value {
+    json!({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1_732_400_000,
+        "chat": {"id": chat, "type": "private", "first_name": "Asha"},
+        "from": {"id": chat, "is_bot": false, "first_name": "Asha"},
+        "text": text}})
+}
+
+fn button(update_id: i64, chat: i64, data: &str) -> Value {
+    json!({"update_id": update_id, "callback_query": {
+        "id": format!("cq{update_id}"), "chat_instance": "ci",
+        "from": {"id": chat, "is_bot": false, "first_name": "Asha"},
+        "message": {"message_id": 999, "date": 1_732_400_000,
+                    "chat": {"id": chat, "type": "private", "first_name": "Asha"}, "text": "earlier reply"},
+        "data": data}})
+}
+
+fn buttons(sent: &Value) -> Vec<String> {
+    sent["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| b["callback_data"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn long_polling_signs_up_adds_and_acknowledges_each_update_once() {
+    let (_app, api, tg) = rig(TelegramMode::Polling).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let polling = tokio::spawn(tg.clone().poll(stopped));
+
+    api.push(message(10, 42, "spent 250 on lunch at subway"));
+    let sent = api.wait_for("sendMessage", 2).await;
+    assert!(sent[0]["text"].as_str().unwrap().starts_with("Hi!"), "{sent:#?}");
+    assert_eq!(sent[1]["chat_id"], 42);
+    assert_eq!(buttons(&sent[1])[0], "cur:INR");
+
+    api.push(button(11, 42, "cur:INR"));
+    api.wait_for("answerCallbackQuery", 1).await;
+    let sent = api.wait_for("sendMessage", 3).await;
+    assert!(buttons(&sent[2]).contains(&"tz:UTC".to_owned()), "{sent:#?}");
+    api.push(button(12, 42, "tz:UTC"));
+    let sent = api.wait_for("sendMessage", 5).await;
+    assert!(sent[3]["text"].as_str().unwrap().starts_with("All set"), "{sent:#?}");
+    let added = sent[4]["text"].as_str().unwrap();
+    assert!(added.starts_with("Added ₹250.00"), "the held first message: {added}");
+    assert_eq!(buttons(&sent[4])[0].len(), 2 + 36, "u:<entry id>");
+
+    // The acknowledgement is the next call's offset.
+    api.wait_for("getUpdates", 1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while api.calls("getUpdates").last().map(|b| b["offset"].clone()) != Some(json!(13)) {
+        assert!(tokio::time::Instant::now() < deadline, "offset never passed update 12");
+        let _ = tokio::time::timeout(Duration::from_millis(100), api.changed.notified()).await;
+    }
+
+    // Telegram hands update 12 over again (an acknowledgement lost): nothing happens.
+    api.push(button(12, 42, "tz:UTC"));
+    api.push(message(13, 42, "/list"));
+    let sent = api.wait_for("sendMessage", 6).await;
+    assert_eq!(sent.len(), 6, "one reply, to /list only: {sent:#?}");
+    let list = sent[5]["text"].as_str().unwrap();
+    assert_eq!(list.lines().count(), 2, "one entry: {list}");
+
+    // A photo without a caption: the bot says what it reads.
+    api.push(json!({"update_id": 14, "message": {"message_id": 14, "date": 1_732_400_000,
+        "chat": {"id": 42, "type": "private", "first_name": "Asha"},
+        "photo": [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]}}));
+    let sent = api.wait_for("sendMessage", 7).await;
+    assert!(sent[6]["text"].as_str().unwrap().contains("text messages only"));
+
+    stop.send(true).unwrap();
+    polling.await.unwrap();
+    assert!(api.calls("deleteWebhook").len() == 1, "polling clears a webhook first");
+}
+
+#[tokio::test]
+async fn the_webhook_needs_the_secret_token() {
+    let (app, api, tg) = rig(TelegramMode::Webhook).await;
+    tg.register_webhook().await.expect("setWebhook");
+    let set = api.calls("setWebhook");
+    assert_eq!(set[0]["secret_token"], SECRET, "{set:#?}");
+    assert_eq!(set[0]["url"], "https://bot.example.com/webhooks/telegram");
+
+    let hook = format!("{}/webhooks/telegram", serve(tg.router()).await);
+    let http = reqwest::Client::new();
+    let update = message(20, 77, "uber 180");
+    for secret in [None, Some("wrong-secret-value-123")] {
+        let mut req = http.post(&hook).json(&update);
+        if let Some(s) = secret {
+            req = req.header("x-telegram-bot-api-secret-token", s);
+        }
+        assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
+    }
+    let key = spendstream_core::chats::ChatKey::new(spendstream_core::chats::Channel::Telegram, "77").unwrap();
+    assert_eq!(app.ports.chats.chat(&key).await.unwrap(), None, "refused updates change nothing");
+    assert!(api.calls("sendMessage").is_empty());
+
+    let ok = http.post(&hook).header("x-telegram-bot-api-secret-token", SECRET).json(&update).send().await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(api.calls("sendMessage").len(), 2, "welcome and the currency question");
+    let junk = http.post(&hook).header("x-telegram-bot-api-secret-token", SECRET).body("{").send().await.unwrap();
+    assert_eq!(junk.status().as_u16(), 400);
+}
+
+#[test]
+fn the_stand_in_updates_read_as_telegram_updates() {
+    use teloxide::types::{Message, Update, UpdateKind};
+    let inner: Message = serde_json::from_value(message(1, 42, "hi")["message"].clone()).unwrap();
+    assert_eq!(inner.text(), Some("hi"));
+    // As Telegram sends them: text (teloxide reads update kinds from borrowed keys).
+    let m: Update = serde_json::from_str(&message(1, 42, "hi").to_string()).unwrap();
+    assert!(matches!(m.kind, UpdateKind::Message(_)), "{m:?}");
+    let b: Update = serde_json::from_str(&button(2, 42, "cur:INR").to_string()).unwrap();
+    assert!(matches!(b.kind, UpdateKind::CallbackQuery(_)), "{b:?}");
+    let all: Vec<Update> = serde_json::from_str(&json!([button(3, 42, "x"), message(4, 42, "y")]).to_string()).unwrap();
+    assert!(matches!(all[0].kind, UpdateKind::CallbackQuery(_)), "{all:?}");
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Resp {
+        Ok { ok: bool, result: Vec<Update> },
+    }
+    let body = json!({"ok": true, "result": [button(3, 42, "x"), message(4, 42, "y")]}).to_string();
+    let Resp::Ok { ok, result } = serde_json::from_str(&body).unwrap();
+    assert!(ok);
+    assert!(matches!(result[1].kind, UpdateKind::Message(_)), "{result:?}");
+    assert!(matches!(result[0].kind, UpdateKind::CallbackQuery(_)), "{result:?}");
+}
