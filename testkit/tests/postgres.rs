@@ -145,7 +145,7 @@ async fn migrations_applied_twice_are_a_no_op() {
         first.create_user(&u, "hash").await.unwrap();
         let before = applied(url.clone()).await;
         let versions: Vec<_> = before.iter().map(|(v, d, _, _)| (*v, d.as_str())).collect();
-        assert_eq!(versions, vec![(1, "accounts"), (2, "tokens sms inbox")]);
+        assert_eq!(versions, vec![(1, "accounts"), (2, "tokens sms inbox"), (3, "chats")]);
 
         // A restart, and three processes starting at once: nothing applied again, nothing lost.
         let again = connect(&url).await;
