@@ -368,3 +368,82 @@ async fn dialogues_survive_a_restart() {
     chat.say("uber 180").await;
     assert!(chat.say1("/list").await.contains("₹180.00"));
 }
+
+/// Forty-odd phrasings through the whole engine: each reply says what was done, with
+/// the amount in its currency's writing.
+#[tokio::test]
+async fn free_text_phrasings_end_to_end() {
+    let app = TestApp::spawn().await;
+    let chat = Chat::new(&engine(&app), Channel::Telegram, "1008");
+    chat.sign_up().await;
+    let cases = [
+        ("spent 250 on lunch at subway", "Added ₹250.00 · 🍽️ Food & dining"),
+        ("uber 180", "Added ₹180.00 · 🚕 Transport"),
+        ("₹99 netflix yesterday", "Added ₹99.00 · 🔁 Subscriptions · yesterday"),
+        ("coffee 4.50", "Added ₹4.50"),
+        ("2.5k groceries", "Added ₹2,500.00 · 🛒 Groceries"),
+        ("got salary 85000", "Added income ₹85,000.00"),
+        ("Rs. 1,250 for electricity", "Added ₹1,250.00 · 💡 Utilities"),
+        ("$12.99 spotify", "Added $12.99"),
+        ("paid 3,500 rent last friday", "Added ₹3,500.00 · 🏠 Rent"),
+        ("dinner 640 on 12 oct", "Added ₹640.00"),
+        ("rent 1,25,000", "Added ₹1,25,000.00"),
+        ("shoes 125,000", "Added ₹1,25,000.00"),
+        ("INR 500 petrol", "Added ₹500.00 · ⛽ Fuel"),
+        ("USD 40 dinner", "Added $40.00"),
+        ("€15 taxi", "Added €15.00"),
+        ("EUR 8.4 breakfast", "Added €8.40"),
+        ("12 usd parking", "Added $12.00"),
+        ("school fees 1.5 lakh", "Added ₹1,50,000.00"),
+        ("1,250.50 shopping", "Added ₹1,250.50"),
+        ("chai 20/-", "Added ₹20.00"),
+        ("starbucks 5 bucks", "Added $5.00"),
+        ("uber eats 320", "Added ₹320.00"),
+        ("groceries 850 yesterday", "Added ₹850.00 · 🛒 Groceries · yesterday"),
+        ("zomato 450 3 days ago", "Added ₹450.00"),
+        ("day before yesterday auto 60", "Added ₹60.00"),
+        ("Paid 700 at D-Mart yesterday", "Added ₹700.00"),
+        ("paid 500 to rahul", "Added ₹500.00"),
+        ("lunch at office 180", "Added ₹180.00"),
+        ("received 5000 from rahul", "Added income ₹5,000.00"),
+        ("refund 1200 from amazon", "Added income ₹1,200.00"),
+        ("bonus 20k", "Added income ₹20,000.00"),
+        ("salary credited 85,000", "Added income ₹85,000.00"),
+        ("spent 1,200 on groceries at bigbasket", "Added ₹1,200.00 · 🛒 Groceries"),
+        ("petrol 1500 at indian oil", "Added ₹1,500.00 · ⛽ Fuel"),
+        ("450rs dinner", "Added ₹450.00"),
+        ("/add 99 netflix", "Added ₹99.00"),
+        ("how much did I spend on food this month?", "on 🍽️ Food & dining"),
+        ("show my expenses", "Your latest entries:"),
+        ("report for last week", "Last week: "),
+        ("how much on swiggy this week", ""),
+        ("set budget 20000 for food", "Budget set: ₹20,000.00 a month for 🍽️ Food & dining"),
+        ("budget 15k groceries", "Budget set: ₹15,000.00 a month for 🛒 Groceries"),
+        ("undo", "Removed ₹99.00"),
+        ("delete last", "Removed ₹450.00"),
+        ("help", "I keep track of what you spend."),
+        ("hello", "Sorry, I didn't get that."),
+        ("2 coffees 180", ""),
+    ];
+    for (text, expected) in cases {
+        let reply = chat.say1(text).await;
+        if expected.starts_with("on ") {
+            assert!(reply.contains(expected), "{text}: {reply}");
+        } else {
+            assert!(reply.starts_with(expected), "{text}: expected {expected:?}, got {reply}");
+        }
+    }
+    let adds = cases.iter().filter(|(_, e)| e.starts_with("Added")).count();
+    let list = app.ports.store.list(
+        app.ports.chats.chat(&chat.key).await.unwrap().and_then(|r| r.user_id).unwrap(),
+        &spendstream_core::ports::ListQuery {
+            from: None,
+            to: None,
+            category: None,
+            text: None,
+            after: None,
+            limit: 100,
+        },
+    );
+    assert_eq!(list.await.unwrap().entries.len(), adds - 2, "every entry kept but the two undone");
+}
