@@ -447,3 +447,27 @@ async fn free_text_phrasings_end_to_end() {
     );
     assert_eq!(list.await.unwrap().entries.len(), adds - 2, "every entry kept but the two undone");
 }
+
+#[tokio::test]
+async fn alerts_are_listed_and_marked_seen_by_their_owner_only() {
+    let app = TestApp::spawn().await;
+    let engine = engine(&app);
+    let chat = Chat::new(&engine, Channel::Telegram, "1009");
+    let other = Chat::new(&engine, Channel::Telegram, "1010");
+    chat.sign_up().await;
+    other.sign_up().await;
+    assert!(chat.say1("/alerts").await.starts_with("No new alerts"));
+    chat.say1("/budget 1000 food").await;
+    chat.say1("lunch 900").await;
+    let shown = chat.say("/alerts").await;
+    assert!(shown.len() >= 2, "a header and at least the budget alert: {shown:#?}");
+    assert!(shown[0].text.starts_with("Your newest alerts"), "{shown:#?}");
+    let alert = &shown[1];
+    assert!(alert.text.contains("Food & dining"), "{alert:#?}");
+    let seen = alert.buttons[0].data.clone();
+    assert!(seen.starts_with("a:"), "{seen}");
+    assert_eq!(other.press(&seen).await[0].text, "I don't know that alert.", "not theirs");
+    assert_eq!(chat.press(&seen).await[0].text, "Marked as seen.");
+    let after = chat.say("/alerts").await;
+    assert!(after.iter().skip(1).all(|r| r.buttons[0].data != seen), "a seen alert is not shown again: {after:#?}");
+}

@@ -72,11 +72,7 @@ impl Engine {
             limit: Money { minor, currency },
             updated_at: at,
         };
-        let positions = self.ports.log.append(vec![Event::BudgetSet { budget: budget.clone() }]).await?;
-        if let Some(p) = positions.last() {
-            let wait = std::time::Duration::from_millis(self.config.bot.reply_wait_ms);
-            self.ports.store.wait_applied(*p, wait).await;
-        }
+        self.append_and_wait(vec![Event::BudgetSet { budget: budget.clone() }]).await?;
         let line = self.budget_line(me, &budget, "budget_set").await?;
         turn.replies.push(Reply::text(line));
         Ok(())

@@ -9,6 +9,7 @@
 //! an account made by chat has an id derived from the chat. A message id already seen
 //! (a redelivered update) gets no reply and changes nothing.
 
+mod alerts;
 mod budgets;
 mod dialogue;
 pub mod format;
@@ -460,7 +461,7 @@ impl Engine {
                 }
             }
             "tips" => self.not_yet(turn, "Tips", "GET /v1/tips"),
-            "alerts" => self.not_yet(turn, "Alert settings", "GET /v1/alerts"),
+            "alerts" => self.show_alerts(turn, me).await?,
             "export" => self.not_yet(turn, "Export", "GET /v1/expenses"),
             _ => turn.replies.push(Reply::text(self.texts.get("not_understood"))),
         }
@@ -582,16 +583,21 @@ impl Engine {
         user: UserId,
         id: EntryId,
     ) -> Result<Option<ProcessedEntry>, EngineError> {
-        let positions = self.ports.log.append(events).await?;
-        let wait = Duration::from_millis(self.config.bot.reply_wait_ms);
-        let applied = match positions.last() {
-            Some(p) => self.ports.store.wait_applied(*p, wait).await,
-            None => true,
-        };
-        if !applied {
+        if !self.append_and_wait(events).await? {
             return Ok(None);
         }
         Ok(self.ports.store.entry(user, id).await?)
+    }
+
+    /// Appends and waits (at most `bot.reply_wait_ms`) until the processors applied
+    /// the events; false if they had not by then (the events are durable either way).
+    async fn append_and_wait(&self, events: Vec<Event>) -> Result<bool, EngineError> {
+        let positions = self.ports.log.append(events).await?;
+        let wait = Duration::from_millis(self.config.bot.reply_wait_ms);
+        Ok(match positions.last() {
+            Some(p) => self.ports.store.wait_applied(*p, wait).await,
+            None => true,
+        })
     }
 
     fn day(&self, d: Date, today: Date) -> String {
@@ -742,6 +748,7 @@ impl Engine {
                 self.recategorise(turn, me, entry_id(id), cat, at).await?;
             }
             ("more", _) => self.list(turn, me, true).await?,
+            ("a", id) => self.acknowledge(turn, me, id, at).await?,
             // A sign-up button pressed again after sign-up, or an unknown one: nothing to do.
             _ => turn.replies.push(Reply::text(self.texts.get("not_understood"))),
         }
