@@ -166,7 +166,8 @@ pub(crate) fn bot_engine(config: &Arc<Config>, ports: &Ports) -> anyhow::Result<
         accounts: ports.accounts.clone(),
         chats: ports.chats.clone(),
     };
-    Ok(Engine::new(config.clone(), engine_ports, categoriser, sms_rules, texts))
+    let tips = TipRules::from_config(&config.tips.rules).context("tips.rules")?;
+    Ok(Engine::new(config.clone(), engine_ports, categoriser, sms_rules, tips, texts))
 }
 
 /// How long the processors get to finish their batch after SIGTERM.

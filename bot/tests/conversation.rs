@@ -252,7 +252,6 @@ async fn reports_and_questions_answer_for_the_period_asked() {
     let shown = chat.say1("/budget").await;
     assert_eq!(shown.lines().count(), 3, "two budgets, the food one changed not doubled: {shown}");
     assert!(shown.contains("of ₹500.00"), "{shown}");
-    assert!(chat.say1("/tips").await.contains("GET /v1/tips"), "says where tips are for now");
 }
 
 #[tokio::test]
@@ -470,4 +469,19 @@ async fn alerts_are_listed_and_marked_seen_by_their_owner_only() {
     assert_eq!(chat.press(&seen).await[0].text, "Marked as seen.");
     let after = chat.say("/alerts").await;
     assert!(after.iter().skip(1).all(|r| r.buttons[0].data != seen), "a seen alert is not shown again: {after:#?}");
+}
+
+#[tokio::test]
+async fn tips_come_from_the_users_own_spending() {
+    let app = TestApp::spawn().await;
+    let chat = Chat::new(&engine(&app), Channel::Telegram, "1011");
+    chat.sign_up().await;
+    assert!(chat.say1("/tips").await.starts_with("No tips for "));
+    chat.say("spent 2000 on lunch").await;
+    chat.say("uber 500").await;
+    let tips = chat.say1("/tips").await;
+    assert!(tips.starts_with("Tips for "), "{tips}");
+    assert!(tips.contains("💡 Food & dining was 80.0% of your spending this month"), "{tips}");
+    assert!(chat.say1("tips").await.starts_with("Tips for "), "asked in words");
+    assert!(chat.say1("/tips week").await.starts_with("Tips for This week:"));
 }

@@ -8,6 +8,7 @@
 //! - [`tips`]: spending tips with the user's own numbers, ranked by money at stake (pure).
 
 pub mod categorise;
+pub mod history;
 pub mod insight;
 pub mod process;
 pub mod recurring;

@@ -17,12 +17,10 @@ use axum::response::Response;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use spendstream_core::insight::{Budget, BudgetPeriod, BudgetStatus, budget_status};
-use spendstream_core::period::{Period, parse_time_zone, period_range, previous_range};
-use spendstream_core::ports::ListQuery;
+use spendstream_core::period::{Period, parse_time_zone, period_range};
 use spendstream_core::ports::User;
 use spendstream_core::{CategoryId, Currency, Event, Money, UserId};
-use spendstream_processors::recurring::detect;
-use spendstream_processors::tips::{TipInput, tips as tips_for};
+use spendstream_processors::history::{period_tips, recurring_as_of};
 use uuid::Uuid;
 
 /// Budgets one user may hold.
@@ -273,24 +271,6 @@ pub async fn acknowledge(
 }
 
 /// The user's live entries occurring in local dates `[from, to)`.
-async fn entries_between(
-    state: &AppState,
-    user: &User,
-    tz: &jiff::tz::TimeZone,
-    from: Date,
-    to: Date,
-) -> Result<Vec<std::sync::Arc<spendstream_core::ProcessedEntry>>, ApiError> {
-    let at = |d: Date| d.to_zoned_datetime(tz.clone()).map(|z| z.timestamp()).ok();
-    let query = ListQuery { from: at(from), to: at(to), limit: usize::MAX - 1, ..ListQuery::default() };
-    Ok(state.store.list(user.id, &query).await?.entries)
-}
-
-/// The first day recurring-charge detection looks at when judging on `as_of`.
-fn recurring_from(cfg: &spendstream_processors::recurring::RecurringConfig, as_of: Date) -> Date {
-    let back = jiff::Span::new().days(i64::from(cfg.yearly_lookback_days.max(cfg.lookback_days)));
-    as_of.checked_sub(back).unwrap_or(as_of)
-}
-
 /// Spending tips for a period, each with the numbers behind it, ranked by money at stake.
 #[utoipa::path(get, path = "/v1/tips", tag = "insight", security(("bearer" = [])), params(TipsParams),
     responses((status = 200, body = TipsView), (status = 400, body = ErrorBody)))]
@@ -315,32 +295,14 @@ pub async fn tips(
         user.settings.currency.code()
     );
     super::reports::cached(&state, uid, key, async {
-        // Three periods back for growth and "rising three", and the recurring lookback.
-        let mut start = current.start;
-        for _ in 0..3 {
-            start = previous_range(period, start, ws).start;
-        }
-        let as_of = day.min(current.end.yesterday().unwrap_or(current.end));
-        let cfg = state.tips.recurring();
-        let from = start.min(recurring_from(cfg, as_of));
-        let entries = entries_between(&state, &user, &tz, from, current.end).await?;
-        let recurring = detect(entries.iter().map(|e| e.as_ref()), &tz, as_of, cfg);
-        let input = TipInput {
-            entries: &entries,
-            tz: &tz,
-            period,
-            date,
-            week_start: ws,
-            currency: user.settings.currency,
-            categories: &state.config.categories,
-            recurring: &recurring,
-        };
+        let (current, tips) =
+            period_tips(state.store.as_ref(), &user, period, date, day, &state.config.categories, &state.tips).await?;
         Ok(TipsView {
             period: period.name().to_owned(),
             start: current.start.to_string(),
             end: current.end.yesterday().unwrap_or(current.end).to_string(),
             currency: user.settings.currency.code().to_owned(),
-            tips: tips_for(&input, &state.tips),
+            tips,
         })
     })
     .await
@@ -360,10 +322,7 @@ pub async fn recurring(
         p.date.as_deref().map(parse_date).transpose().map_err(|m| ApiError::field("date", m))?.unwrap_or(today(&tz));
     let key = format!("recurring|{day}|{}|{}", user.settings.time_zone, user.settings.currency.code());
     super::reports::cached(&state, uid, key, async {
-        let cfg = state.tips.recurring();
-        let from = recurring_from(cfg, day);
-        let entries = entries_between(&state, &user, &tz, from, day.tomorrow().unwrap_or(day)).await?;
-        let found = detect(entries.iter().map(|e| e.as_ref()), &tz, day, cfg);
+        let found = recurring_as_of(state.store.as_ref(), &user, day, &state.tips).await?;
         let cur = user.settings.currency;
         let total: i64 = found.iter().filter(|r| r.currency == cur).map(|r| r.monthly_cost_minor).sum();
         Ok(RecurringView {

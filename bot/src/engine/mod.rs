@@ -14,6 +14,7 @@ mod budgets;
 mod dialogue;
 pub mod format;
 mod reports;
+mod tips;
 
 use crate::texts::Texts;
 use crate::understand::{self, Context, Intent, Understanding};
@@ -31,6 +32,7 @@ use spendstream_core::{
 };
 use spendstream_ingest::sms::SmsRules;
 use spendstream_processors::categorise::Categoriser;
+use spendstream_processors::tips::TipRules;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,6 +160,7 @@ pub struct Engine {
     ports: EnginePorts,
     categoriser: Arc<Categoriser>,
     sms_rules: Arc<SmsRules>,
+    tips: Arc<TipRules>,
     texts: Texts,
     /// Turns of one chat in this process run one at a time (a chat hashes to one of
     /// these); across processes the store's compare-and-set keeps them apart.
@@ -182,16 +185,17 @@ struct Turn {
 }
 
 impl Engine {
-    /// An engine over `ports` with the config's categories, SMS rules and texts.
+    /// An engine over `ports` with the config's categories, SMS rules, tip rules and texts.
     pub fn new(
         config: Arc<Config>,
         ports: EnginePorts,
         categoriser: Arc<Categoriser>,
         sms_rules: Arc<SmsRules>,
+        tips: Arc<TipRules>,
         texts: Texts,
     ) -> Self {
         let lanes = (0..LANES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Engine { config, ports, categoriser, sms_rules, texts, lanes }
+        Engine { config, ports, categoriser, sms_rules, tips, texts, lanes }
     }
 
     /// The texts in use (adapters label their own buttons with them).
@@ -460,7 +464,7 @@ impl Engine {
                     _ => turn.replies.push(Reply::text(self.texts.get("budgets_none"))),
                 }
             }
-            "tips" => self.not_yet(turn, "Tips", "GET /v1/tips"),
+            "tips" => self.show_tips(turn, me, rest).await?,
             "alerts" => self.show_alerts(turn, me).await?,
             "export" => self.not_yet(turn, "Export", "GET /v1/expenses"),
             _ => turn.replies.push(Reply::text(self.texts.get("not_understood"))),
@@ -502,10 +506,7 @@ impl Engine {
                 }
                 None => self.show_budgets(turn, me).await,
             },
-            Intent::Tips => {
-                self.not_yet(turn, "Tips", "GET /v1/tips");
-                Ok(())
-            }
+            Intent::Tips => self.show_tips(turn, me, u.period.as_deref().unwrap_or("month")).await,
             _ => {
                 turn.replies.push(Reply::text(self.texts.get("not_understood")));
                 Ok(())

@@ -3,6 +3,7 @@
 use spendstream_bot::{Engine, EnginePorts, Texts};
 use spendstream_ingest::pipeline::load_rules;
 use spendstream_processors::categorise::Categoriser;
+use spendstream_processors::tips::TipRules;
 use spendstream_testkit::TestApp;
 use std::sync::Arc;
 
@@ -17,5 +18,6 @@ pub fn engine(app: &TestApp) -> Arc<Engine> {
     };
     let categoriser = Arc::new(Categoriser::new(&config.categories).expect("categories"));
     let rules = load_rules(&config.ingest).expect("sms rules");
-    Arc::new(Engine::new(config, ports, categoriser, rules, Texts::shipped("en").expect("texts")))
+    let tips = TipRules::from_config(&config.tips.rules).expect("tip rules");
+    Arc::new(Engine::new(config, ports, categoriser, rules, tips, Texts::shipped("en").expect("texts")))
 }
