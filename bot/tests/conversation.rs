@@ -242,6 +242,9 @@ async fn reports_and_questions_answer_for_the_period_asked() {
         assert!(!chat.say1(command).await.is_empty());
     }
     assert!(chat.say1("/categories").await.contains("(food_dining)"));
+    assert!(chat.say1("/week last").await.starts_with("Last week: "));
+    let october = chat.say1("/month 2025-10").await;
+    assert!(october.starts_with("October 2025: nothing spent yet."), "{october}");
     assert!(chat.say1("/budget").await.starts_with("No budgets yet"));
     let set = chat.say1("/budget 1000 food").await;
     assert!(set.starts_with("Budget set: ₹1,000.00 a month for 🍽️ Food & dining"), "{set}");

@@ -434,7 +434,13 @@ impl Engine {
             "delete" => self.delete(turn, me, rest, msg.at).await?,
             "list" => self.list(turn, me, false).await?,
             "today" | "week" | "month" | "year" => {
-                let period = if rest.trim().is_empty() { name.clone() } else { format!("{name} {}", rest.trim()) };
+                // `/week last` reads as "last week"; `/month 2026-10`, `/month october` as given.
+                let rest = rest.trim();
+                let period = match rest.to_ascii_lowercase().as_str() {
+                    "" => name.clone(),
+                    "last" | "previous" => format!("last {name}"),
+                    _ => rest.to_owned(),
+                };
                 let u = understand::understand(&format!("how much did I spend {period}"), &self.context(me));
                 let period = u.period.unwrap_or(name);
                 self.report(turn, me, &period, None).await?;
