@@ -22,7 +22,29 @@ pub const ENV_PREFIX: &str = "SPENDSTREAM__";
 /// A secret string that never prints.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Secret(String);
+pub struct Secret(#[serde(deserialize_with = "text")] String);
+
+/// A string, also when the environment gave digits only (`SPENDSTREAM__..=123456`
+/// reaches serde as a number; ids and tokens may well be all digits).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_any(Text)
+}
 
 impl Secret {
     /// Wraps a value.
@@ -443,6 +465,7 @@ pub struct WhatsappConfig {
     /// Graph API base URL, version included (tests point it at a local stand-in).
     pub graph_url: String,
     /// The business phone number's id (the sender of replies).
+    #[serde(deserialize_with = "text")]
     pub phone_number_id: String,
     /// Bearer token for the Graph API.
     pub access_token: Secret,
@@ -935,6 +958,44 @@ mod tests {
             assert!(e.problems.iter().any(|p| p.starts_with("defaults.time_zone")));
             assert!(e.problems.iter().any(|p| p.starts_with("auth.jwt_secret")));
             assert!(!format!("{:?}", Config::load_with_env(None, env()).unwrap().auth.jwt_secret).contains("short"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bot_adapters_need_their_secrets_and_never_print_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SPENDSTREAM__BOT__TELEGRAM__ENABLED", "true");
+            jail.set_env("SPENDSTREAM__BOT__TELEGRAM__MODE", "webhook");
+            jail.set_env("SPENDSTREAM__BOT__WHATSAPP__ENABLED", "true");
+            let e = Config::load(None).expect_err("secrets missing");
+            for key in [
+                "bot.telegram.token",
+                "bot.telegram.webhook_url",
+                "bot.telegram.webhook_secret",
+                "bot.whatsapp.phone_number_id",
+                "bot.whatsapp.access_token",
+                "bot.whatsapp.app_secret",
+                "bot.whatsapp.verify_token",
+            ] {
+                assert!(e.problems.iter().any(|p| p.starts_with(key)), "{key}: {e}");
+            }
+            jail.set_env("SPENDSTREAM__BOT__TELEGRAM__TOKEN", "123:tg-token-value");
+            jail.set_env("SPENDSTREAM__BOT__TELEGRAM__WEBHOOK_URL", "https://bot.example.com/webhooks/telegram");
+            jail.set_env("SPENDSTREAM__BOT__TELEGRAM__WEBHOOK_SECRET", "tg-webhook-secret-value");
+            jail.set_env("SPENDSTREAM__BOT__WHATSAPP__PHONE_NUMBER_ID", "1234");
+            jail.set_env("SPENDSTREAM__BOT__WHATSAPP__ACCESS_TOKEN", "wa-access-token-value");
+            jail.set_env("SPENDSTREAM__BOT__WHATSAPP__APP_SECRET", "wa-app-secret-value");
+            jail.set_env("SPENDSTREAM__BOT__WHATSAPP__VERIFY_TOKEN", "987654321");
+            let c = Config::load(None).expect("complete");
+            let shown = format!("{} {c:?}", c.redacted());
+            for secret in ["tg-token-value", "tg-webhook-secret-value", "wa-access-token-value", "wa-app-secret-value"]
+            {
+                assert!(!shown.contains(secret), "{secret} printed");
+            }
+            assert!(!shown.contains("987654321"), "a secret of digits only is read and hidden too");
+            assert_eq!(c.bot.whatsapp.verify_token.expose(), "987654321");
+            assert_eq!(c.redacted()["bot"]["whatsapp"]["phone_number_id"], "1234", "not a secret");
             Ok(())
         });
     }
