@@ -165,11 +165,18 @@ pub async fn interactive(config: Config, name: &str) -> anyhow::Result<()> {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "message not handled");
-                vec![Reply { text: engine.texts().get("unavailable").to_owned(), buttons: Vec::new() }]
+                vec![Reply::new(engine.texts().get("unavailable").to_owned(), Vec::new())]
             }
         };
         let mut out = std::io::stdout().lock();
         for r in &replies {
+            if let Some(file) = &r.attachment {
+                let dir = config.storage.data_dir.join("exports");
+                let path = dir.join(&file.name);
+                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.bytes))?;
+                writeln!(out, "bot> {} Saved to {}", r.text, path.display())?;
+                continue;
+            }
             for (i, l) in r.text.lines().enumerate() {
                 writeln!(out, "{}{l}", if i == 0 { "bot> " } else { "     " })?;
             }

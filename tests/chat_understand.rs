@@ -127,8 +127,12 @@ fn chat_talks_to_the_bot_on_the_embedded_default_and_remembers_it() {
     assert!(out.contains("bot> Removed ₹180.00"), "{out}");
 
     // A second run on the same data dir: the same chat, the same account.
-    let second = run(&["chat"], b"/list\n", &env);
+    let second = run(&["chat"], b"/list\n/export\n", &env);
     let out = String::from_utf8(second.stdout).unwrap();
+    assert!(out.contains("bot> CSV of ") && out.contains("Saved to "), "{out}");
+    let exports: Vec<_> = std::fs::read_dir(dir.path().join("exports")).unwrap().collect();
+    let csv = std::fs::read_to_string(exports[0].as_ref().unwrap().path()).unwrap();
+    assert!(csv.starts_with("occurred_at,amount,currency") && csv.contains("250.00,INR,Subway"), "{csv}");
     assert!(out.contains("1. today · ₹250.00"), "{out}");
     assert!(!out.contains("₹180.00"), "{out}");
     // Another name is another chat, with its own sign-up.

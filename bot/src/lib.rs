@@ -16,6 +16,6 @@ pub mod texts;
 pub mod understand;
 pub mod whatsapp;
 
-pub use engine::{Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply};
+pub use engine::{Attachment, Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply};
 pub use texts::Texts;
 pub use understand::{Context, DateOrder, Intent, Understanding, understand};

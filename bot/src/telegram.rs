@@ -24,12 +24,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
-use teloxide::payloads::{GetUpdatesSetters, SendMessageSetters, SetWebhookSetters};
+use teloxide::payloads::{GetUpdatesSetters, SendDocumentSetters, SendMessageSetters, SetWebhookSetters};
 use teloxide::prelude::{Requester, RequesterExt};
-use teloxide::types::{AllowedUpdate, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, Update, UpdateKind};
+use teloxide::types::{
+    AllowedUpdate, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update, UpdateKind,
+};
 
 /// Longest text of one Telegram message, in characters.
 const MAX_TEXT: usize = 4096;
+/// Longest caption of a document, in characters.
+const MAX_CAPTION: usize = 1024;
 /// Buttons per keyboard row.
 const BUTTONS_PER_ROW: usize = 2;
 /// Largest webhook body read.
@@ -121,7 +125,7 @@ impl Telegram {
                     }
                 }
             }
-            None => vec![Reply { text: self.engine.texts().get("unsupported").to_owned(), buttons: Vec::new() }],
+            None => vec![Reply::new(self.engine.texts().get("unsupported").to_owned(), Vec::new())],
         };
         for r in &replies {
             self.send(chat, r).await;
@@ -130,6 +134,15 @@ impl Telegram {
     }
 
     async fn send(&self, chat: ChatId, reply: &Reply) {
+        if let Some(file) = &reply.attachment {
+            // A document with the text as its caption (Telegram allows 1,024 characters).
+            let caption: String = reply.text.chars().take(MAX_CAPTION).collect();
+            let doc = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
+            if let Err(e) = self.bot.send_document(chat, doc).caption(caption).await {
+                tracing::error!(error = %e, chat = chat.0, "telegram document not sent");
+            }
+            return;
+        }
         let text: String = reply.text.chars().take(MAX_TEXT).collect();
         let mut req = self.bot.send_message(chat, text);
         if !reply.buttons.is_empty() {

@@ -14,7 +14,7 @@
 //! the 24-hour customer-service window; template messages (needed outside it, for
 //! alerts) come with alert pushes.
 
-use crate::engine::{Button, Engine, EngineError, Incoming, Input, Reply};
+use crate::engine::{Attachment, Button, Engine, EngineError, Incoming, Input, Reply};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -78,10 +78,44 @@ impl Whatsapp {
 
     /// Sends one reply as one or more WhatsApp messages.
     async fn send(&self, to: &str, reply: &Reply) -> Result<(), String> {
+        if let Some(file) = &reply.attachment {
+            let id = self.upload(file).await?;
+            let document = json!({"id": id, "filename": file.name, "caption": clip(&reply.text, MAX_INTERACTIVE_BODY)});
+            let message = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                                 "type": "document", "document": document});
+            return self.post(&message).await;
+        }
         for message in messages(to, reply) {
             self.post(&message).await?;
         }
         Ok(())
+    }
+
+    /// Uploads a file to the Graph API's media endpoint; its media id.
+    async fn upload(&self, file: &Attachment) -> Result<String, String> {
+        let url = format!("{}/{}/media", self.config.graph_url.trim_end_matches('/'), self.config.phone_number_id);
+        let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+            .file_name(file.name.clone())
+            .mime_str(&file.mime)
+            .map_err(|e| e.to_string())?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", file.mime.clone())
+            .part("file", part);
+        let r = self
+            .http
+            .post(&url)
+            .bearer_auth(self.config.access_token.expose())
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status();
+        let body: Value = r.json().await.map_err(|e| format!("graph api media {status}: {e}"))?;
+        match body["id"].as_str() {
+            Some(id) if status.is_success() => Ok(id.to_owned()),
+            _ => Err(format!("graph api media {status}: {body}")),
+        }
     }
 
     async fn post(&self, message: &Value) -> Result<(), String> {
@@ -246,7 +280,7 @@ async fn receive(State(wa): State<Arc<Whatsapp>>, headers: HeaderMap, body: Byte
                     }
                 }
             }
-            None => vec![Reply { text: wa.engine.texts().get("unsupported").to_owned(), buttons: Vec::new() }],
+            None => vec![Reply::new(wa.engine.texts().get("unsupported").to_owned(), Vec::new())],
         };
         for r in &replies {
             if let Err(e) = wa.send(&m.from, r).await {
@@ -329,17 +363,15 @@ mod tests {
     use super::*;
 
     fn reply(n: usize) -> Reply {
-        Reply {
-            text: "pick".into(),
-            buttons: (0..n)
-                .map(|i| Button { label: format!("a very long button label {i}"), data: format!("d{i}") })
-                .collect(),
-        }
+        Reply::new(
+            "pick",
+            (0..n).map(|i| Button { label: format!("a very long button label {i}"), data: format!("d{i}") }).collect(),
+        )
     }
 
     #[test]
     fn replies_become_text_buttons_or_lists_within_whatsapp_limits() {
-        let plain = messages("91", &Reply { text: "x".repeat(5000), buttons: vec![] });
+        let plain = messages("91", &Reply::new("x".repeat(5000), vec![]));
         assert_eq!(plain[0]["type"], "text");
         assert_eq!(plain[0]["text"]["body"].as_str().map(|s| s.chars().count()), Some(MAX_BODY_TEXT));
         let two = messages("91", &reply(2));

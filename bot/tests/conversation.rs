@@ -488,3 +488,30 @@ async fn tips_come_from_the_users_own_spending() {
     assert!(chat.say1("tips").await.starts_with("Tips for "), "asked in words");
     assert!(chat.say1("/tips week").await.starts_with("Tips for This week:"));
 }
+
+#[tokio::test]
+async fn export_sends_the_periods_entries_as_csv_that_import_reads() {
+    let app = TestApp::spawn().await;
+    let chat = Chat::new(&engine(&app), Channel::Telegram, "1012");
+    chat.sign_up().await;
+    assert!(chat.say1("/export").await.starts_with("No entries in "));
+    chat.say("spent 250 on lunch at subway").await;
+    chat.say("got salary 85000").await;
+    let r = chat.say("/export").await;
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert!(r[0].text.starts_with("CSV of ") && r[0].text.contains("entries: 2."), "{}", r[0].text);
+    let file = r[0].attachment.as_ref().expect("a CSV file");
+    assert!(file.name.starts_with("spendstream-") && file.name.ends_with(".csv"), "{}", file.name);
+    assert_eq!(file.mime, "text/csv");
+    let mut rows = csv::Reader::from_reader(file.bytes.as_slice());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header, ["occurred_at", "amount", "currency", "merchant", "note", "category", "kind", "id"]);
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (&rows[0][1], &rows[0][2], &rows[0][3], &rows[0][5], &rows[0][6]),
+        ("250.00", "INR", "Subway", "food_dining", "expense")
+    );
+    assert_eq!((&rows[1][1], &rows[1][6]), ("85000.00", "income"));
+    assert!(rows[0][0].ends_with("+05:30"), "local time with its offset: {}", &rows[0][0]);
+}

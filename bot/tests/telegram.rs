@@ -212,8 +212,16 @@ async fn long_polling_signs_up_adds_and_acknowledges_each_update_once() {
     let list = sent[5]["text"].as_str().unwrap();
     assert_eq!(list.lines().count(), 2, "one entry: {list}");
 
+    // /export comes as a document with the text as its caption.
+    api.push(message(14, 42, "/export"));
+    let docs = api.wait_for("sendDocument", 1).await;
+    assert!(docs[0]["caption"].as_str().unwrap().starts_with("CSV of "), "{docs:#?}");
+    // teloxide sends the file as a part of its own, named by `attach://<part>`.
+    let part = docs[0]["document"].as_str().unwrap().strip_prefix("attach://").unwrap();
+    assert!(docs[0][part].as_str().unwrap().starts_with("occurred_at,amount,currency"), "{docs:#?}");
+
     // A photo without a caption: the bot says what it reads.
-    api.push(json!({"update_id": 14, "message": {"message_id": 14, "date": 1_732_400_000,
+    api.push(json!({"update_id": 15, "message": {"message_id": 15, "date": 1_732_400_000,
         "chat": {"id": 42, "type": "private", "first_name": "Asha"},
         "photo": [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]}}));
     let sent = api.wait_for("sendMessage", 7).await;

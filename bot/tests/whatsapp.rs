@@ -33,6 +33,18 @@ async fn graph_messages(
     Json(json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out"}]}))
 }
 
+/// The media upload: recorded as its path, authorization and the raw multipart body.
+async fn graph_media(
+    State(sent): State<Sent>,
+    Path(phone): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Json<Value> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    sent.lock().expect("lock").push((phone, auth, json!({"upload": body})));
+    Json(json!({"id": "media-1"}))
+}
+
 async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -54,6 +66,7 @@ impl Rig {
         let graph = serve(
             axum::Router::new()
                 .route("/v21.0/{phone}/messages", axum::routing::post(graph_messages))
+                .route("/v21.0/{phone}/media", axum::routing::post(graph_media))
                 .with_state(sent.clone()),
         )
         .await;
@@ -179,6 +192,21 @@ async fn a_whatsapp_user_signs_up_adds_and_undoes_with_buttons() {
     assert!(body_text(&rig.take()[0]).starts_with("Removed ₹180.00"));
     assert_eq!(rig.post(&text(me, "wamid.5", "/list"), Some(SECRET)).await, 200);
     assert!(body_text(&rig.take()[0]).starts_with("No entries yet"));
+
+    // /export: the CSV is uploaded, then sent as a document with the text as caption.
+    assert_eq!(rig.post(&text(me, "wamid.7", "uber 90"), Some(SECRET)).await, 200);
+    rig.take();
+    assert_eq!(rig.post(&text(me, "wamid.8", "/export"), Some(SECRET)).await, 200);
+    let sent = rig.take();
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    let upload = sent[0]["upload"].as_str().unwrap();
+    assert!(
+        upload.contains("name=\"messaging_product\"") && upload.contains("occurred_at,amount,currency"),
+        "{upload}"
+    );
+    assert_eq!(sent[1]["type"], "document");
+    assert_eq!(sent[1]["document"]["id"], "media-1");
+    assert!(sent[1]["document"]["caption"].as_str().unwrap().starts_with("CSV of "), "{sent:#?}");
 
     // An image: the bot says what it reads; malformed JSON with a good signature: 400.
     let image = payload(me, json!({"from": me, "id": "wamid.6", "type": "image", "image": {"id": "m1"}}));

@@ -29,10 +29,10 @@ impl Engine {
                 Severity::Critical => "🚨",
             };
             let day = self.day(local_date(a.occurred_at, &me.tz), me.today);
-            turn.replies.push(Reply {
-                text: self.texts.fill("alert_line", &[("mark", mark), ("message", &a.message), ("day", &day)]),
-                buttons: vec![Button { label: self.texts.get("button_seen").to_owned(), data: format!("a:{}", a.id) }],
-            });
+            turn.replies.push(Reply::new(
+                self.texts.fill("alert_line", &[("mark", mark), ("message", &a.message), ("day", &day)]),
+                vec![Button { label: self.texts.get("button_seen").to_owned(), data: format!("a:{}", a.id) }],
+            ));
         }
         Ok(())
     }

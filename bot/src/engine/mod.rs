@@ -12,6 +12,7 @@
 mod alerts;
 mod budgets;
 mod dialogue;
+mod export;
 pub mod format;
 mod reports;
 mod tips;
@@ -73,12 +74,32 @@ pub struct Reply {
     /// Buttons under it, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<Button>,
+    /// A file sent with it (the text is then its caption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 impl Reply {
-    fn text(text: impl Into<String>) -> Self {
-        Reply { text: text.into(), buttons: Vec::new() }
+    /// A reply with buttons (none: an empty list).
+    pub fn new(text: impl Into<String>, buttons: Vec<Button>) -> Self {
+        Reply { text: text.into(), buttons, attachment: None }
     }
+
+    fn text(text: impl Into<String>) -> Self {
+        Reply::new(text, Vec::new())
+    }
+}
+
+/// A file a reply carries, such as an `/export` CSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    /// File name shown to the user.
+    pub name: String,
+    /// MIME type, e.g. `text/csv`.
+    pub mime: String,
+    /// The content.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// A button under a reply.
@@ -345,10 +366,10 @@ impl Engine {
                 codes.push(c);
             }
         }
-        Reply {
-            text: self.texts.fill("ask_currency", &[("guess", guess.code())]),
-            buttons: codes.into_iter().map(|c| Button { label: c.to_owned(), data: format!("cur:{c}") }).collect(),
-        }
+        Reply::new(
+            self.texts.fill("ask_currency", &[("guess", guess.code())]),
+            codes.into_iter().map(|c| Button { label: c.to_owned(), data: format!("cur:{c}") }).collect(),
+        )
     }
 
     fn ask_time_zone(&self, guess: &str) -> Reply {
@@ -356,10 +377,10 @@ impl Engine {
         if guess != "UTC" {
             zones.push("UTC".to_owned());
         }
-        Reply {
-            text: self.texts.fill("ask_time_zone", &[("guess", guess)]),
-            buttons: zones.into_iter().map(|z| Button { data: format!("tz:{z}"), label: z }).collect(),
-        }
+        Reply::new(
+            self.texts.fill("ask_time_zone", &[("guess", guess)]),
+            zones.into_iter().map(|z| Button { data: format!("tz:{z}"), label: z }).collect(),
+        )
     }
 
     /// The chat's own account: its id comes from the chat (and how many times the chat
@@ -472,14 +493,10 @@ impl Engine {
             }
             "tips" => self.show_tips(turn, me, rest).await?,
             "alerts" => self.show_alerts(turn, me).await?,
-            "export" => self.not_yet(turn, "Export", "GET /v1/expenses"),
+            "export" => self.export(turn, me, rest).await?,
             _ => turn.replies.push(Reply::text(self.texts.get("not_understood"))),
         }
         Ok(())
-    }
-
-    fn not_yet(&self, turn: &mut Turn, what: &str, endpoint: &str) {
-        turn.replies.push(Reply::text(self.texts.fill("not_yet", &[("what", what), ("endpoint", endpoint)])));
     }
 
     async fn understood(
@@ -572,7 +589,7 @@ impl Engine {
             }
             None => self.texts.fill("added_pending", &[("amount", &amount), ("day", &day)]),
         };
-        turn.replies.push(Reply { text, buttons: self.entry_buttons(id) });
+        turn.replies.push(Reply::new(text, self.entry_buttons(id)));
         Ok(())
     }
 
@@ -711,7 +728,7 @@ impl Engine {
             Some(_) => vec![Button { label: self.texts.get("button_more").to_owned(), data: "more".to_owned() }],
             None => Vec::new(),
         };
-        turn.replies.push(Reply { text: lines.join("\n"), buttons });
+        turn.replies.push(Reply::new(lines.join("\n"), buttons));
         Ok(())
     }
 
@@ -746,7 +763,7 @@ impl Engine {
                             data: clip_bytes(&format!("s:{}:{}", id.0, c.id.as_str()), 64),
                         })
                         .collect();
-                    turn.replies.push(Reply { text: self.texts.get("choose_category").to_owned(), buttons });
+                    turn.replies.push(Reply::new(self.texts.get("choose_category"), buttons));
                 }
                 _ => turn.replies.push(Reply::text(self.texts.get("already_removed"))),
             },
@@ -799,7 +816,7 @@ impl Engine {
                 ("day", &self.day(local_date(e.entry.occurred_at, &me.tz), me.today)),
             ],
         );
-        turn.replies.push(Reply { text, buttons: self.entry_buttons(e.entry.id) });
+        turn.replies.push(Reply::new(text, self.entry_buttons(e.entry.id)));
         Ok(())
     }
 }
