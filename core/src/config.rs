@@ -243,6 +243,10 @@ pub struct ProcessorsConfig {
     pub retry_initial_ms: u64,
     /// Largest retry delay.
     pub retry_max_ms: u64,
+    /// Commit consumed offsets at most this often (and whenever the log is idle); 0
+    /// commits after every batch. Always after the store write: a crash replays at
+    /// most this much into the idempotent store.
+    pub commit_interval_ms: u64,
     /// Users whose processing state (budgets, recent spend, alert history) a
     /// processor keeps in memory; others are reloaded from the store when seen.
     pub cached_users: usize,
@@ -748,6 +752,9 @@ impl Config {
         }
         if self.processors.retry_initial_ms == 0 || self.processors.retry_initial_ms > self.processors.retry_max_ms {
             p.push("processors.retry_initial_ms: must be between 1 and processors.retry_max_ms".into());
+        }
+        if self.processors.commit_interval_ms > 60_000 {
+            p.push("processors.commit_interval_ms: must be at most 60000".into());
         }
         if self.ingest.max_batch == 0 || self.ingest.max_batch > 1000 {
             p.push("ingest.max_batch: must be between 1 and 1000".into());

@@ -134,6 +134,12 @@ impl Runner {
         let mut since_checkpoint: u64 = 0;
         let mut last_change = Instant::now();
         let interval = Duration::from_secs(self.config.snapshot_interval_secs);
+        // Offsets of stored batches not yet committed, the highest per partition. They
+        // are committed at most every `commit_interval_ms` and whenever the log is idle:
+        // always after the store write, so a crash only replays what the idempotent
+        // store already holds.
+        let mut uncommitted = Uncommitted::default();
+        let commit_every = Duration::from_millis(self.config.commit_interval_ms);
         while !*shutdown.borrow() {
             let started = Instant::now();
             let polled = tokio::select! {
@@ -150,6 +156,9 @@ impl Runner {
                 }
             };
             if records.is_empty() {
+                if !uncommitted.commit(consumer, backoff, shutdown).await {
+                    return;
+                }
                 if since_checkpoint > 0 && last_change.elapsed() >= interval {
                     checkpoints.start(&self.store, &mut since_checkpoint);
                 }
@@ -185,10 +194,9 @@ impl Runner {
                 return;
             }
             let stored_at = Instant::now();
-            while let Err(e) = consumer.commit(&positions).await {
-                if !backoff.wait("offset commit", e.to_string(), shutdown).await {
-                    return;
-                }
+            uncommitted.add(&positions);
+            if uncommitted.since.elapsed() >= commit_every && !uncommitted.commit(consumer, backoff, shutdown).await {
+                return;
             }
             // Where a batch's time goes (RUST_LOG=spendstream_processors=debug).
             tracing::debug!(
@@ -208,6 +216,56 @@ impl Runner {
                 checkpoints.start(&self.store, &mut since_checkpoint);
             }
         }
+        // Stopping: one last commit of what is stored (a failure only means a replay).
+        uncommitted.commit(consumer, backoff, shutdown).await;
+    }
+}
+
+/// Stored but uncommitted offsets: the highest position per partition, and since when
+/// the oldest of them waits.
+struct Uncommitted {
+    highest: std::collections::BTreeMap<u32, Position>,
+    since: Instant,
+}
+
+impl Default for Uncommitted {
+    fn default() -> Self {
+        Uncommitted { highest: Default::default(), since: Instant::now() }
+    }
+}
+
+impl Uncommitted {
+    fn add(&mut self, positions: &[Position]) {
+        if self.highest.is_empty() {
+            self.since = Instant::now();
+        }
+        for p in positions {
+            let e = self.highest.entry(p.partition).or_insert(*p);
+            if p.offset > e.offset {
+                *e = *p;
+            }
+        }
+    }
+
+    /// Commits what is pending (retrying with backoff); false if told to stop first.
+    async fn commit(
+        &mut self,
+        consumer: &mut dyn LogConsumer,
+        backoff: &mut Backoff,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        if self.highest.is_empty() {
+            return true;
+        }
+        let through: Vec<Position> = self.highest.values().copied().collect();
+        while let Err(e) = consumer.commit(&through).await {
+            if !backoff.wait("offset commit", e.to_string(), shutdown).await {
+                return false;
+            }
+        }
+        self.highest.clear();
+        self.since = Instant::now();
+        true
     }
 }
 
