@@ -203,6 +203,12 @@ async fn link_codes_join_chats_to_an_api_account_once_each() {
     let stranger = Chat::new(&engine, Channel::Telegram, "2002");
     assert!(stranger.say1(&format!("/link {c1}")).await.starts_with("That code is not valid"), "used codes die");
     assert!(stranger.say1("/link").await.starts_with("Send /link followed by"));
+    // Guessing is slowed: after five wrong codes in an hour even a good one waits.
+    for i in 0..4 {
+        assert!(stranger.say1(&format!("/link WRONG-{i:04}")).await.starts_with("That code is not valid"));
+    }
+    let good = link_code(&app, &token).await;
+    assert!(stranger.say1(&format!("/link {good}")).await.starts_with("Too many wrong codes"));
 
     tg.say("uber 180").await;
     wa.say("coffee 90").await;

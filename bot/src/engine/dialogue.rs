@@ -10,6 +10,10 @@ use std::collections::VecDeque;
 const SEEN_KEPT: usize = 64;
 /// Entries `/undo` can walk back through.
 const ADDED_KEPT: usize = 20;
+/// Wrong link codes a chat may send within [`LINK_WINDOW_MICROS`].
+const LINK_TRIES: usize = 5;
+/// One hour.
+const LINK_WINDOW_MICROS: i64 = 3_600_000_000;
 
 /// Where a chat is in the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -72,6 +76,9 @@ pub(crate) struct Dialogue {
     /// Where the next `/list` page starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) list_cursor: Option<StoredCursor>,
+    /// When recent wrong link codes came (microseconds since the epoch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    link_failures: Vec<i64>,
 }
 
 impl Dialogue {
@@ -96,6 +103,22 @@ impl Dialogue {
             self.seen.pop_front();
         }
         self.seen.push_back(message_id.to_owned());
+    }
+
+    /// Whether another link code may be tried at `at`: fewer than five wrong ones in
+    /// the hour before.
+    pub(crate) fn may_try_link(&mut self, at: Timestamp) -> bool {
+        let now = at.as_microsecond();
+        self.link_failures.retain(|t| now - t < LINK_WINDOW_MICROS);
+        self.link_failures.len() < LINK_TRIES
+    }
+
+    pub(crate) fn link_failed(&mut self, at: Timestamp) {
+        self.link_failures.push(at.as_microsecond());
+    }
+
+    pub(crate) fn link_worked(&mut self) {
+        self.link_failures.clear();
     }
 
     pub(crate) fn push_entry(&mut self, id: EntryId) {
@@ -148,6 +171,24 @@ mod tests {
         d.remember("m9");
         d.unlink();
         assert_eq!((d.step.clone(), d.generation, d.seen("m9")), (Step::New, 1, true));
+    }
+
+    #[test]
+    fn wrong_link_codes_lock_the_chat_for_an_hour() {
+        let t0 = Timestamp::from_second(1_800_000_000).expect("ts");
+        let mins = |m: i64| t0 + jiff::SignedDuration::from_mins(m);
+        let mut d = Dialogue::default();
+        for i in 0..5 {
+            assert!(d.may_try_link(mins(i)));
+            d.link_failed(mins(i));
+        }
+        assert!(!d.may_try_link(mins(30)), "five wrong in the hour");
+        let mut back = Dialogue::decode(&d.encode().expect("encode"));
+        assert!(!back.may_try_link(mins(45)), "kept across a restart");
+        assert!(d.may_try_link(mins(61)), "the first wrong one is over an hour old");
+        let mut d = back;
+        d.link_worked();
+        assert!(d.may_try_link(mins(30)));
     }
 
     #[test]

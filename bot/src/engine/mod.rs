@@ -292,15 +292,25 @@ impl Engine {
             turn.replies.push(Reply::text(self.texts.get("link_usage")));
             return Ok(());
         }
+        // Guessing codes is slowed to a few tries an hour per chat (kept in the dialogue,
+        // so a restart does not reset it).
+        if !turn.dialogue.may_try_link(at) {
+            turn.replies.push(Reply::text(self.texts.get("link_locked")));
+            return Ok(());
+        }
         match self.ports.chats.redeem_link_code(&link_code_hash(code), at).await? {
             Some(user) => {
+                turn.dialogue.link_worked();
                 let email = self.ports.accounts.user(user).await?.map(|u| u.email).unwrap_or_default();
                 turn.user_id = Some(user);
                 turn.dialogue.step = Step::Ready;
                 turn.dialogue.forget_entries();
                 turn.replies.push(Reply::text(self.texts.fill("linked", &[("email", &email)])));
             }
-            None => turn.replies.push(Reply::text(self.texts.get("link_bad"))),
+            None => {
+                turn.dialogue.link_failed(at);
+                turn.replies.push(Reply::text(self.texts.get("link_bad")));
+            }
         }
         Ok(())
     }
