@@ -8,12 +8,11 @@ use spendstream_backends::sql::SqlEngine;
 use spendstream_backends::wiring::{self, Ports};
 use spendstream_bot::telegram::Telegram;
 use spendstream_bot::whatsapp::Whatsapp;
-use spendstream_bot::{Engine, EnginePorts, Texts};
+use spendstream_bot::{Engine, EnginePorts};
 use spendstream_core::Config;
 use spendstream_core::config::TelegramMode;
 use spendstream_core::ports::{EventLog, Position};
 use spendstream_ingest::pipeline::load_rules;
-use spendstream_processors::categorise::Categoriser;
 use spendstream_processors::insight::{Insights, default_settings};
 use spendstream_processors::process::Processor;
 use spendstream_processors::runner::Runner;
@@ -157,17 +156,13 @@ async fn run_bot(config: Arc<Config>, ports: Ports) -> anyhow::Result<()> {
 /// The chat bot's conversation engine over `ports`, with the config's categories,
 /// SMS rules and texts.
 pub(crate) fn bot_engine(config: &Arc<Config>, ports: &Ports) -> anyhow::Result<Engine> {
-    let texts = Texts::from_config(&config.bot.texts, &config.bot.language)?;
-    let categoriser = Arc::new(Categoriser::new(&config.categories).context("categories")?);
-    let sms_rules = load_rules(&config.ingest).map_err(anyhow::Error::msg)?;
     let engine_ports = EnginePorts {
         log: ports.log.clone(),
         store: ports.store.clone(),
         accounts: ports.accounts.clone(),
         chats: ports.chats.clone(),
     };
-    let tips = TipRules::from_config(&config.tips.rules).context("tips.rules")?;
-    Ok(Engine::new(config.clone(), engine_ports, categoriser, sms_rules, tips, texts))
+    Ok(Engine::from_config(config.clone(), engine_ports)?)
 }
 
 /// How long the processors get to finish their batch after SIGTERM.

@@ -16,6 +16,21 @@ pub mod texts;
 pub mod understand;
 pub mod whatsapp;
 
-pub use engine::{Attachment, Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply};
+/// Whether two secrets are equal, in time that depends on their lengths only (webhook
+/// tokens and signatures).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub use engine::{Attachment, Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply, SetupError};
 pub use texts::Texts;
 pub use understand::{Context, DateOrder, Intent, Understanding, understand};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_compare_whole() {
+        use super::constant_time_eq as eq;
+        assert!(eq(b"s3cret", b"s3cret") && !eq(b"s3cret", b"s3creT") && !eq(b"a", b"ab") && eq(b"", b""));
+    }
+}

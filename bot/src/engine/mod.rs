@@ -162,6 +162,11 @@ impl From<ChatsError> for EngineError {
     }
 }
 
+/// Configuration the engine could not be built from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(String);
+
 /// The ports the engine works through.
 #[derive(Clone)]
 pub struct EnginePorts {
@@ -219,6 +224,20 @@ impl Engine {
         Engine { config, ports, categoriser, sms_rules, tips, texts, lanes }
     }
 
+    /// An engine over `ports` with what `config` names: its categories, the SMS rules
+    /// (`ingest.sms_rules`), the tip rules (`tips.rules`) and the texts (`bot.texts` in
+    /// `bot.language`).
+    pub fn from_config(config: Arc<Config>, ports: EnginePorts) -> Result<Self, SetupError> {
+        let texts =
+            Texts::from_config(&config.bot.texts, &config.bot.language).map_err(|e| SetupError(e.to_string()))?;
+        let categoriser =
+            Arc::new(Categoriser::new(&config.categories).map_err(|e| SetupError(format!("categories: {e}")))?);
+        let sms_rules = spendstream_ingest::pipeline::load_rules(&config.ingest)
+            .map_err(|e| SetupError(format!("ingest.sms_rules: {e}")))?;
+        let tips = TipRules::from_config(&config.tips.rules).map_err(|e| SetupError(format!("tips.rules: {e}")))?;
+        Ok(Engine::new(config, ports, categoriser, sms_rules, tips, texts))
+    }
+
     /// The texts in use (adapters label their own buttons with them).
     pub fn texts(&self) -> &Texts {
         &self.texts
@@ -236,7 +255,6 @@ impl Engine {
             usize::try_from(h.finish() % LANES as u64).unwrap_or(0)
         };
         let _one_at_a_time = self.lanes[lane].lock().await;
-        let mut last = None;
         for _ in 0..SAVE_ATTEMPTS {
             let record = self.ports.chats.chat(&msg.chat).await?;
             let (user_id, dialogue, version) = match record {
@@ -252,14 +270,11 @@ impl Engine {
             let state = turn.dialogue.encode().map_err(|e| EngineError::Internal(format!("dialogue: {e}")))?;
             match self.ports.chats.save(&msg.chat, turn.user_id, &state, version, msg.at).await {
                 Ok(_) => return Ok(turn.replies),
-                Err(ChatsError::Conflict) => last = Some(ChatsError::Conflict),
+                Err(ChatsError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Unavailable(format!(
-            "the chat kept changing while this message was handled ({})",
-            last.map(|e| e.to_string()).unwrap_or_default()
-        )))
+        Err(EngineError::Unavailable(format!("the chat changed {SAVE_ATTEMPTS} times while this message was handled")))
     }
 
     async fn turn(&self, turn: &mut Turn, msg: &Incoming) -> Result<(), EngineError> {
