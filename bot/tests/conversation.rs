@@ -324,18 +324,7 @@ async fn hostile_messages_are_refused_without_harm() {
     let flood: Vec<Incoming> = (0..40).map(|i| mallory.message(Input::Text(format!("coffee {}", i + 1)))).collect();
     let results = futures_join(&engine, &flood).await;
     assert!(results.iter().all(|r| r.len() == 1), "{results:#?}");
-    let page = app.ports.store.list(
-        mallory_user(&app, &mallory).await,
-        &spendstream_core::ports::ListQuery {
-            from: None,
-            to: None,
-            category: None,
-            text: None,
-            after: None,
-            limit: 100,
-        },
-    );
-    assert_eq!(page.await.expect("list").entries.len(), 40);
+    assert_eq!(stored_entries(&app, &mallory).await, 40);
 }
 
 async fn futures_join(engine: &Arc<Engine>, msgs: &[Incoming]) -> Vec<Vec<Reply>> {
@@ -354,8 +343,11 @@ async fn futures_join(engine: &Arc<Engine>, msgs: &[Incoming]) -> Vec<Vec<Reply>
     out
 }
 
-async fn mallory_user(app: &TestApp, chat: &Chat) -> spendstream_core::UserId {
-    app.ports.chats.chat(&chat.key).await.expect("chat").and_then(|r| r.user_id).expect("signed up")
+/// How many live entries the store holds for the chat's account.
+async fn stored_entries(app: &TestApp, chat: &Chat) -> usize {
+    let user = app.ports.chats.chat(&chat.key).await.expect("chat").and_then(|r| r.user_id).expect("signed up");
+    let query = spendstream_core::ports::ListQuery { limit: 1000, ..Default::default() };
+    app.ports.store.list(user, &query).await.expect("list").entries.len()
 }
 
 #[tokio::test]
@@ -442,18 +434,7 @@ async fn free_text_phrasings_end_to_end() {
         }
     }
     let adds = cases.iter().filter(|(_, e)| e.starts_with("Added")).count();
-    let list = app.ports.store.list(
-        app.ports.chats.chat(&chat.key).await.unwrap().and_then(|r| r.user_id).unwrap(),
-        &spendstream_core::ports::ListQuery {
-            from: None,
-            to: None,
-            category: None,
-            text: None,
-            after: None,
-            limit: 100,
-        },
-    );
-    assert_eq!(list.await.unwrap().entries.len(), adds - 2, "every entry kept but the two undone");
+    assert_eq!(stored_entries(&app, &chat).await, adds - 2, "every entry kept but the two undone");
 }
 
 #[tokio::test]
