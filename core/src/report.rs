@@ -267,6 +267,34 @@ impl<'a> CategoryFold<'a> {
     }
 }
 
+/// Totals of a range in one currency, with spending per category as report lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeTotals {
+    /// Spent.
+    pub spent: i64,
+    /// Received.
+    pub income: i64,
+    /// Entries, expenses and income.
+    pub count: u64,
+    /// Spending per category, largest first.
+    pub categories: Vec<CategoryLine>,
+}
+
+/// Folds the cells of `currency` inside `range` the way reports do.
+pub fn range_totals(cells: &[DayCell], range: DateRange, currency: Currency, defs: &[CategoryDef]) -> RangeTotals {
+    let mut fold = CategoryFold::default();
+    for c in cells.iter().filter(|c| range.contains(c.date) && c.currency == currency) {
+        fold.add(c);
+    }
+    let CategoryFold { totals, per_cat } = fold;
+    RangeTotals {
+        spent: totals.spent,
+        income: totals.income,
+        count: totals.count,
+        categories: category_lines(per_cat, totals.spent, currency, defs),
+    }
+}
+
 /// Builds a report from the summaries of the current and previous ranges.
 pub fn build_report(req: &ReportRequest<'_>, current: &RangeSummary, previous: &RangeSummary) -> Report {
     let (range, prev_range) = req.ranges();

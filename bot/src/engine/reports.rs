@@ -3,10 +3,9 @@
 use super::{Engine, EngineError, Me, format};
 use jiff::ToSpan;
 use jiff::civil::Date;
+use spendstream_core::CategoryId;
 use spendstream_core::period::{DateRange, Period, period_range, previous_range};
-use spendstream_core::report::RangeSummary;
-use spendstream_core::{CategoryId, EntryKind};
-use std::collections::BTreeMap;
+use spendstream_core::report::range_totals;
 
 /// A period named by the understanding (`today`, `week`, `last_week`, `month`,
 /// `2026-10`, `year`, `2025`, `2026-10-14`, `last_7_days`): its range, the range before
@@ -80,30 +79,6 @@ pub(crate) fn span(period: &str, today: Date, week_start: spendstream_core::peri
     }
 }
 
-struct Totals {
-    spent: i64,
-    income: i64,
-    count: u64,
-    by_category: BTreeMap<CategoryId, (i64, u64)>,
-}
-
-fn fold(summary: &RangeSummary, range: DateRange, currency: spendstream_core::Currency) -> Totals {
-    let mut t = Totals { spent: 0, income: 0, count: 0, by_category: BTreeMap::new() };
-    for c in summary.cells.iter().filter(|c| range.contains(c.date) && c.currency == currency) {
-        t.count += c.count;
-        match c.kind {
-            EntryKind::Expense => {
-                t.spent += c.amount_minor;
-                let e = t.by_category.entry(c.category.clone()).or_default();
-                e.0 += c.amount_minor;
-                e.1 += c.count;
-            }
-            EntryKind::Income => t.income += c.amount_minor,
-        }
-    }
-    t
-}
-
 /// The report text for `period` (and only `category`, when given).
 pub(crate) async fn text(
     engine: &Engine,
@@ -124,11 +99,13 @@ pub(crate) async fn text(
     };
     let (current, previous) =
         tokio::try_join!(store.summarize(user, span.range.start, span.range.end, &s.time_zone, 3, months), previous)?;
-    let cur = fold(&current, span.range, s.currency);
+    let defs = &engine.config.categories;
+    let cur = range_totals(&current.cells, span.range, s.currency, defs);
     let money = |minor: i64| format::money(minor, s.currency);
     let texts = &engine.texts;
     if let Some(cat) = category {
-        let (amount, count) = cur.by_category.get(cat).copied().unwrap_or_default();
+        let line = cur.categories.iter().find(|l| &l.category == cat);
+        let (amount, count) = line.map_or((0, 0), |l| (l.amount.minor, l.count));
         return Ok(texts.fill(
             "report_category",
             &[
@@ -151,17 +128,14 @@ pub(crate) async fn text(
             ("count", &cur.count.to_string()),
         ],
     )];
-    let mut cats: Vec<_> = cur.by_category.iter().collect();
-    cats.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-    for (id, (amount, _)) in cats {
-        let def = engine.config.categories.iter().find(|c| &c.id == id);
+    for line in &cur.categories {
         lines.push(texts.fill(
             "report_line",
             &[
-                ("emoji", def.map_or("•", |d| if d.emoji.is_empty() { "•" } else { d.emoji.as_str() })),
-                ("category", def.map_or(id.as_str(), |d| d.name.as_str())),
-                ("amount", &money(*amount)),
-                ("percent", &format!("{}%", spendstream_core::report::percent(*amount, cur.spent))),
+                ("emoji", if line.emoji.is_empty() { "•" } else { line.emoji.as_str() }),
+                ("category", &line.name),
+                ("amount", &money(line.amount.minor)),
+                ("percent", &format!("{}%", line.share_percent)),
             ],
         ));
     }
@@ -176,7 +150,7 @@ pub(crate) async fn text(
         lines.push(texts.fill("report_top", &[("merchants", &top.join(", "))]));
     }
     if let (Some(prev), Some(range)) = (previous, span.previous) {
-        let before = fold(&prev, range, s.currency);
+        let before = range_totals(&prev.cells, range, s.currency, defs);
         if before.spent > 0 {
             let change = cur.spent - before.spent;
             let pct = spendstream_core::report::percent(change.abs(), before.spent);
