@@ -297,14 +297,20 @@ impl ClickhouseStore {
             return Ok(out);
         }
         let users: Vec<String> = users.iter().map(|u| user_sql(*u)).collect();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let list: Vec<String> = chunk.iter().map(|i| id_sql(i.0)).collect();
-            let sql = format!(
-                "SELECT {columns} FROM {table} WHERE user_id IN ({}) AND entry_id IN ({})",
-                users.join(","),
-                list.join(",")
-            );
-            out.extend(self.fetch::<T>(&sql).await?);
+        let queries: Vec<String> = ids
+            .chunks(IDS_PER_QUERY)
+            .map(|chunk| {
+                let list: Vec<String> = chunk.iter().map(|i| id_sql(i.0)).collect();
+                format!(
+                    "SELECT {columns} FROM {table} WHERE user_id IN ({}) AND entry_id IN ({})",
+                    users.join(","),
+                    list.join(",")
+                )
+            })
+            .collect();
+        // The chunks are asked at once: a batch's lookup costs one round trip, not one per chunk.
+        for rows in futures::future::try_join_all(queries.iter().map(|sql| self.fetch::<T>(sql))).await? {
+            out.extend(rows);
         }
         Ok(out)
     }
@@ -380,9 +386,10 @@ impl ClickhouseStore {
             let mut seen = HashSet::new();
             batch.iter().filter_map(entry_of).filter(|id| seen.insert(*id)).collect()
         };
-        let mut state = self.user_states(&users).await?;
-        let rows = collapse(self.rows_of(&users, &ids).await?);
-        let tombs = self.tombstones_of(&users, &ids).await?;
+        // Three independent lookups, asked at once.
+        let (mut state, rows, tombs) =
+            tokio::try_join!(self.user_states(&users), self.rows_of(&users, &ids), self.tombstones_of(&users, &ids))?;
+        let rows = collapse(rows);
         for p in &batch {
             let (u, Some(id)) = (owner(p), entry_of(p)) else { continue };
             let ub = state.get_mut(&u).ok_or_else(|| other("user missing from the batch"))?;
@@ -593,9 +600,8 @@ impl AnalyticsStore for ClickhouseStore {
         if !batch.is_empty() {
             let w = self.plan(batch).await?;
             let planned = started.elapsed();
-            self.insert("entry_changes", &w.changes).await?;
+            tokio::try_join!(self.insert("entry_changes", &w.changes), self.insert("entry_tombstones", &w.tombstones))?;
             let changes = started.elapsed();
-            self.insert("entry_tombstones", &w.tombstones).await?;
             // Last: a reader that sees the new version finds the rows behind it.
             self.insert("user_state", &w.users).await?;
             tracing::debug!(
