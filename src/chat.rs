@@ -170,15 +170,17 @@ pub async fn interactive(config: Config, name: &str) -> anyhow::Result<()> {
         };
         let mut out = std::io::stdout().lock();
         for r in &replies {
-            if let Some(file) = &r.attachment {
-                let dir = config.storage.data_dir.join("exports");
-                let path = dir.join(&file.name);
-                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.bytes))?;
-                writeln!(out, "bot> {} Saved to {}", r.text, path.display())?;
-                continue;
-            }
             for (i, l) in r.text.lines().enumerate() {
                 writeln!(out, "{}{l}", if i == 0 { "bot> " } else { "     " })?;
+            }
+            if let Some(file) = &r.attachment {
+                // Charts under charts/, exports under exports/, in the data dir.
+                let folder = if file.mime.starts_with("image/") { "charts" } else { "exports" };
+                let dir = config.storage.data_dir.join(folder);
+                let path = dir.join(&file.name);
+                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.bytes))?;
+                let lead = if r.text.is_empty() { "bot> " } else { "     " };
+                writeln!(out, "{lead}Saved to {}", path.display())?;
             }
             if !r.buttons.is_empty() {
                 let labels: Vec<String> =

@@ -24,7 +24,8 @@ pub enum Command {
     Api,
     /// Run only the stream processors (scale-out: any number; they split the partitions).
     Process,
-    /// Run only the Telegram adapter's long polling (one process; see `[bot.telegram]`).
+    /// Run the chat side: Telegram long polling (one process) and alert pushes to chats
+    /// (any number; they split the alerts). See `[bot.telegram]` and `[bot.alerts]`.
     Bot,
     /// Create what the configured engines need (Kafka topics, ClickHouse
     /// tables and views, account tables); safe to repeat.

@@ -6,6 +6,7 @@ use spendstream_api::{AppState, router};
 use spendstream_backends::embedded::{EmbeddedEventLog, EmbeddedStore};
 use spendstream_backends::sql::SqlEngine;
 use spendstream_backends::wiring::{self, Ports};
+use spendstream_bot::notify::Notifier;
 use spendstream_bot::telegram::Telegram;
 use spendstream_bot::whatsapp::Whatsapp;
 use spendstream_bot::{Engine, EnginePorts};
@@ -31,7 +32,7 @@ pub enum Role {
     Api,
     /// The processors only (`process`).
     Process,
-    /// The Telegram adapter's long polling only (`bot`).
+    /// Telegram long polling and alert pushes (`bot`).
     Bot,
 }
 
@@ -80,6 +81,14 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    // Alert pushes to chats: in `serve`; scale-out runs them in `spendstream bot`.
+    let notifier = match &engine {
+        Some(engine) if role == Role::All && bot.alerts.push => {
+            let n = notifier(engine, &ports, &config, telegram.clone(), whatsapp.clone());
+            Some(tokio::spawn(n.run(stop_tx.subscribe())))
+        }
+        _ => None,
+    };
     let mut telegram_polling = None;
     if let Some(tg) = &telegram {
         match bot.telegram.mode {
@@ -123,9 +132,9 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     }
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-    if let Some(p) = telegram_polling {
+    for task in [telegram_polling, notifier].into_iter().flatten() {
         let _ = stop_tx.send(true);
-        let _ = p.await;
+        let _ = task.await;
     }
     if let Some(p) = processors {
         stop_processors(&stop_tx, p).await;
@@ -133,24 +142,61 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `spendstream bot`: the Telegram adapter's long polling, until SIGINT or SIGTERM.
+/// `spendstream bot`: the Telegram adapter's long polling (when enabled in polling
+/// mode) and the alert notifier (when `bot.alerts.push`), until SIGINT or SIGTERM.
 async fn run_bot(config: Arc<Config>, ports: Ports) -> anyhow::Result<()> {
-    let tg = &config.bot.telegram;
-    if !tg.enabled || tg.mode != TelegramMode::Polling {
+    let bot = &config.bot;
+    let polling = bot.telegram.enabled && bot.telegram.mode == TelegramMode::Polling;
+    let pushing = bot.alerts.push && (bot.telegram.enabled || bot.whatsapp.enabled);
+    if !polling && !pushing {
         anyhow::bail!(
-            "`spendstream bot` runs Telegram long polling: set bot.telegram.enabled = true and \
-             bot.telegram.mode = \"polling\" (in webhook mode `api` and `serve` answer Telegram)"
+            "`spendstream bot` runs Telegram long polling and alert pushes: enable bot.telegram (mode \"polling\") \
+             or bot.whatsapp, with bot.alerts.push = true for pushes (in webhook mode `api` answers the chats)"
         );
     }
     let engine = Arc::new(bot_engine(&config, &ports)?);
-    let adapter = Arc::new(Telegram::new(engine, tg.clone()).context("bot.telegram")?);
+    let telegram = match bot.telegram.enabled {
+        true => Some(Arc::new(Telegram::new(engine.clone(), bot.telegram.clone()).context("bot.telegram")?)),
+        false => None,
+    };
+    let whatsapp = match bot.whatsapp.enabled {
+        true => Some(Arc::new(Whatsapp::new(engine.clone(), bot.whatsapp.clone()).context("bot.whatsapp")?)),
+        false => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let polling = tokio::spawn(adapter.poll(stop_rx));
-    println!("spendstream bot polling Telegram");
+    let mut tasks = Vec::new();
+    if let Some(tg) = telegram.clone().filter(|_| polling) {
+        tasks.push(tokio::spawn(tg.poll(stop_rx.clone())));
+        println!("spendstream bot polling Telegram");
+    }
+    if pushing {
+        tasks.push(tokio::spawn(notifier(&engine, &ports, &config, telegram, whatsapp).run(stop_rx)));
+        println!("spendstream bot pushing alerts (group {})", bot.alerts.group);
+    }
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    let _ = polling.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     Ok(())
+}
+
+/// The alert notifier over `ports`, pushing through the adapters given.
+fn notifier(
+    engine: &Arc<Engine>,
+    ports: &Ports,
+    config: &Config,
+    telegram: Option<Arc<Telegram>>,
+    whatsapp: Option<Arc<Whatsapp>>,
+) -> Notifier {
+    let mut n = Notifier::new(engine.clone(), ports.log.clone(), ports.chats.clone(), &config.bot.alerts.group);
+    if let Some(tg) = telegram {
+        n = n.telegram(tg);
+    }
+    if let Some(wa) = whatsapp {
+        n = n.whatsapp(wa);
+    }
+    n
 }
 
 /// The chat bot's conversation engine over `ports`, with the config's categories,

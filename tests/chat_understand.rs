@@ -127,8 +127,13 @@ fn chat_talks_to_the_bot_on_the_embedded_default_and_remembers_it() {
     assert!(out.contains("bot> Removed ₹180.00"), "{out}");
 
     // A second run on the same data dir: the same chat, the same account.
-    let second = run(&["chat"], b"/list\n/export\n", &env);
+    let second = run(&["chat"], b"/list\n/export\n/month\n", &env);
     let out = String::from_utf8(second.stdout).unwrap();
+    // The monthly report prints, and its chart is saved as a PNG under charts/.
+    assert!(out.contains(": spent ₹250.00") && out.contains("/charts/report-month-"), "{out}");
+    let charts: Vec<_> = std::fs::read_dir(dir.path().join("charts")).unwrap().collect();
+    let png = std::fs::read(charts[0].as_ref().unwrap().path()).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG file");
     assert!(out.contains("bot> CSV of ") && out.contains("Saved to "), "{out}");
     let exports: Vec<_> = std::fs::read_dir(dir.path().join("exports")).unwrap().collect();
     let csv = std::fs::read_to_string(exports[0].as_ref().unwrap().path()).unwrap();

@@ -224,7 +224,22 @@ impl EventLog for KafkaEventLog {
     }
 
     async fn consumer(&self, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
-        let seeks = SeekOnAssign { topic: self.events_topic.clone(), pending: Default::default() };
+        self.consumer_of(&self.events_topic, group)
+    }
+
+    async fn alerts_consumer(&self, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
+        self.consumer_of(&self.alerts_topic, group)
+    }
+
+    async fn healthcheck(&self) -> Result<(), LogError> {
+        self.check_topics().await.map(|_| ())
+    }
+}
+
+impl KafkaEventLog {
+    /// A member of `group` on `topic`, committing by hand.
+    fn consumer_of(&self, topic: &str, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
+        let seeks = SeekOnAssign { topic: topic.to_owned(), pending: Default::default() };
         let consumer: StreamConsumer<SeekOnAssign> = client_config(&self.cfg)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
@@ -236,17 +251,13 @@ impl EventLog for KafkaEventLog {
             .set("partition.assignment.strategy", "cooperative-sticky")
             .create_with_context(seeks.clone())
             .map_err(unavailable)?;
-        consumer.subscribe(&[&self.events_topic]).map_err(unavailable)?;
+        consumer.subscribe(&[topic]).map_err(unavailable)?;
         Ok(Box::new(KafkaConsumer {
             consumer: Arc::new(consumer),
-            topic: self.events_topic.clone(),
+            topic: topic.to_owned(),
             seeks,
             timeout: self.timeout(),
         }))
-    }
-
-    async fn healthcheck(&self) -> Result<(), LogError> {
-        self.check_topics().await.map(|_| ())
     }
 }
 

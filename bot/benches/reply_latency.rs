@@ -6,7 +6,8 @@
 //! POST, timed from sending it until its answer: the adapter answers only after the
 //! engine handled the message and every reply reached the stand-in, so a sample is
 //! "message at the adapter → last reply delivered". Chats sign up first, then send a
-//! mix of entries, reports, lists and undo presses from several clients at once.
+//! mix of entries, reports (text and chart image), lists and undo presses from several
+//! clients at once.
 //!
 //! `cargo bench -p spendstream-bot --bench reply_latency` (knobs: REPLY_BENCH_CHATS,
 //! REPLY_BENCH_MESSAGES, REPLY_BENCH_CLIENTS). Prints p50 / p90 / p99 / max per kind.
@@ -95,10 +96,21 @@ async fn run() {
     let messages = knob("REPLY_BENCH_MESSAGES", 4000);
     let clients = knob("REPLY_BENCH_CLIENTS", 8);
     let app = TestApp::spawn().await;
-    let graph = serve(axum::Router::new().route(
-        "/v21.0/{phone}/messages",
-        axum::routing::post(|Json(_): Json<Value>| async { Json(json!({"messages": [{"id": "wamid.out"}]})) }),
-    ))
+    // Reports carry a chart: uploaded to /media (read whole), then sent as an image.
+    let graph = serve(
+        axum::Router::new()
+            .route(
+                "/v21.0/{phone}/messages",
+                axum::routing::post(|Json(_): Json<Value>| async { Json(json!({"messages": [{"id": "wamid.out"}]})) }),
+            )
+            .route(
+                "/v21.0/{phone}/media",
+                axum::routing::post(|body: axum::body::Bytes| async move {
+                    assert!(!body.is_empty());
+                    Json(json!({"id": "media-1"}))
+                }),
+            ),
+    )
     .await;
     let wa = WhatsappConfig {
         enabled: true,
@@ -108,6 +120,8 @@ async fn run() {
         app_secret: Secret::new(SECRET),
         verify_token: Secret::new("v"),
         timeout_ms: 5000,
+        alert_template: String::new(),
+        template_language: "en".into(),
     };
     let adapter = Arc::new(Whatsapp::new(common::engine(&app), wa).unwrap());
     let webhook = format!("{}/webhooks/whatsapp", serve(adapter.router()).await);

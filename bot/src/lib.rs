@@ -5,12 +5,16 @@
 //!   category, period and date it names. Pure: no clock, no storage.
 //! - [`engine`]: the conversation engine: a message and the chat's stored dialogue in,
 //!   replies out; sign-up by chat, `/link`, adding, undoing, listing and reports.
+//! - [`chart`]: report charts (category bars and the trend) as PNG, drawn with plotters.
 //! - [`texts`]: the bot's texts (`config/bot.toml`), per language.
 //! - [`telegram`]: the Telegram adapter (teloxide; long polling or a secret-checked webhook).
 //! - [`whatsapp`]: the WhatsApp Cloud API adapter (signed webhook, Graph API replies).
+//! - [`notify`]: pushes the alerts the processors raise to the users' linked chats.
 #![forbid(unsafe_code)]
 
+pub mod chart;
 pub mod engine;
+pub mod notify;
 pub mod telegram;
 pub mod texts;
 pub mod understand;
@@ -22,7 +26,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub use engine::{Attachment, Button, Engine, EngineError, EnginePorts, Incoming, Input, Reply, SetupError};
+pub use engine::{Attachment, Button, Engine, EngineError, EnginePorts, Incoming, Input, Push, Reply, SetupError};
 pub use texts::Texts;
 pub use understand::{Context, DateOrder, Intent, Understanding, understand};
 

@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
-use teloxide::payloads::{GetUpdatesSetters, SendDocumentSetters, SendMessageSetters, SetWebhookSetters};
+use teloxide::payloads::{
+    GetUpdatesSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters, SetWebhookSetters,
+};
 use teloxide::prelude::{Requester, RequesterExt};
 use teloxide::types::{
     AllowedUpdate, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update, UpdateKind,
@@ -33,8 +35,6 @@ use teloxide::types::{
 
 /// Longest text of one Telegram message, in characters.
 const MAX_TEXT: usize = 4096;
-/// Longest caption of a document, in characters.
-const MAX_CAPTION: usize = 1024;
 /// Buttons per keyboard row.
 const BUTTONS_PER_ROW: usize = 2;
 /// Largest webhook body read.
@@ -129,29 +129,44 @@ impl Telegram {
             None => vec![Reply::new(self.engine.texts().get("unsupported").to_owned(), Vec::new())],
         };
         for r in &replies {
-            self.send(chat, r).await;
+            if let Err(e) = self.send(chat, r).await {
+                tracing::error!(error = %e, chat = chat.0, "telegram reply not sent");
+            }
         }
         Ok(())
     }
 
-    async fn send(&self, chat: ChatId, reply: &Reply) {
+    /// Pushes `replies` (an alert) to the chat with this id, unasked.
+    pub async fn push(&self, chat_id: &str, replies: &[Reply]) -> Result<(), String> {
+        let chat = ChatId(chat_id.parse().map_err(|_| format!("'{chat_id}' is not a Telegram chat id"))?);
+        for r in replies {
+            self.send(chat, r).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, chat: ChatId, reply: &Reply) -> Result<(), String> {
         if let Some(file) = &reply.attachment {
-            // A document with the text as its caption (Telegram allows 1,024 characters).
-            let caption: String = reply.text.chars().take(MAX_CAPTION).collect();
-            let doc = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
-            if let Err(e) = self.bot.send_document(chat, doc).caption(caption).await {
-                tracing::error!(error = %e, chat = chat.0, "telegram document not sent");
-            }
-            return;
+            // A photo (charts) or a document, with the text as its caption.
+            let caption: String = reply.text.chars().take(crate::engine::MAX_CAPTION).collect();
+            let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
+            let sent = if file.mime.starts_with("image/") {
+                let mut req = self.bot.send_photo(chat, input);
+                if !caption.is_empty() {
+                    req = req.caption(caption);
+                }
+                req.await.map(drop)
+            } else {
+                self.bot.send_document(chat, input).caption(caption).await.map(drop)
+            };
+            return sent.map_err(|e| format!("{}: {e}", file.name));
         }
         let text: String = reply.text.chars().take(MAX_TEXT).collect();
         let mut req = self.bot.send_message(chat, text);
         if !reply.buttons.is_empty() {
             req = req.reply_markup(keyboard(&reply.buttons));
         }
-        if let Err(e) = req.await {
-            tracing::error!(error = %e, chat = chat.0, "telegram reply not sent");
-        }
+        req.await.map(drop).map_err(|e| e.to_string())
     }
 
     /// Polling mode: runs until `stop` turns true.

@@ -11,8 +11,9 @@
 //!   handled are then dropped by their id.
 //!
 //! Replies are sent at once in answer to the user's message, so they are always inside
-//! the 24-hour customer-service window; template messages (needed outside it, for
-//! alerts) come with alert pushes.
+//! the 24-hour customer-service window. Alert pushes ([`Whatsapp::push`]) go as
+//! ordinary messages inside it and as the approved template `bot.whatsapp.alert_template`
+//! outside it (not at all when none is configured: `/alerts` still lists them).
 
 use crate::constant_time_eq;
 use crate::engine::{Attachment, Button, Engine, EngineError, Incoming, Input, Reply};
@@ -77,12 +78,52 @@ impl Whatsapp {
         mac.verify_slice(&expected).is_ok()
     }
 
+    /// Whether an alert may go to a user outside their 24-hour window: only with an
+    /// approved template (`bot.whatsapp.alert_template`).
+    pub fn can_write_first(&self) -> bool {
+        !self.config.alert_template.is_empty()
+    }
+
+    /// Pushes `replies` (an alert) to `to`, unasked: as they are while the user's
+    /// 24-hour window is open, else each reply's text in the alert template.
+    pub async fn push(&self, to: &str, replies: &[Reply], window_open: bool) -> Result<(), String> {
+        if window_open {
+            for r in replies {
+                self.send(to, r).await?;
+            }
+            return Ok(());
+        }
+        let name = &self.config.alert_template;
+        if name.is_empty() {
+            return Err("outside the 24-hour window and no bot.whatsapp.alert_template".into());
+        }
+        for r in replies {
+            let template = json!({
+                "name": name,
+                "language": {"code": self.config.template_language},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": clip(&r.text, MAX_INTERACTIVE_BODY)}]}]
+            });
+            self.post(&envelope(to, "template", template)).await?;
+        }
+        Ok(())
+    }
+
     /// Sends one reply as one or more WhatsApp messages.
     async fn send(&self, to: &str, reply: &Reply) -> Result<(), String> {
         if let Some(file) = &reply.attachment {
             let id = self.upload(file).await?;
-            let document = json!({"id": id, "filename": file.name, "caption": clip(&reply.text, MAX_INTERACTIVE_BODY)});
-            return self.post(&envelope(to, "document", document)).await;
+            let caption = clip(&reply.text, crate::engine::MAX_CAPTION);
+            // Charts as images (shown inline); other files as documents.
+            let message = if file.mime.starts_with("image/") {
+                let mut image = json!({"id": id});
+                if !caption.is_empty() {
+                    image["caption"] = json!(caption);
+                }
+                envelope(to, "image", image)
+            } else {
+                envelope(to, "document", json!({"id": id, "filename": file.name, "caption": caption}))
+            };
+            return self.post(&message).await;
         }
         for message in messages(to, reply) {
             self.post(&message).await?;

@@ -263,6 +263,116 @@ async fn reports_and_questions_answer_for_the_period_asked() {
     assert!(shown.contains("of ₹500.00"), "{shown}");
 }
 
+/// The next instant at `hour`:00 in `tz` after `t`.
+fn next_local(t: Timestamp, tz: &str, hour: i8) -> Timestamp {
+    let z = t.to_zoned_datetime(jiff::tz::TimeZone::get(tz).expect("tz"));
+    let at = z.with().hour(hour).minute(0).second(0).subsec_nanosecond(0).build().expect("time");
+    let at = if at <= z { at.checked_add(jiff::Span::new().days(1)).expect("tomorrow") } else { at };
+    at.timestamp()
+}
+
+#[tokio::test]
+async fn alert_pushes_follow_the_chats_settings_and_quiet_hours() {
+    use spendstream_bot::Push;
+    use spendstream_core::insight::Severity;
+    let app = TestApp::spawn_with(|c| c.bot.alerts.max_age_hours = 72).await;
+    let engine = engine(&app);
+    let chat = Chat::new(&engine, Channel::Telegram, "1018");
+    let other = Chat::new(&engine, Channel::Telegram, "1019");
+    chat.sign_up().await;
+    other.sign_up().await;
+    chat.say1("/budget 1000 food").await;
+    chat.say1("lunch 900").await;
+    let user = app.ports.chats.chat(&chat.key).await.expect("chat").and_then(|r| r.user_id).expect("linked");
+    let profile = app.ports.store.profile(user).await.expect("profile");
+    let alert = profile.alerts.first().expect("a budget alert").clone();
+    let tz = "Asia/Kolkata";
+    let (noon, night) = (next_local(alert.raised_at, tz, 12), next_local(alert.raised_at, tz, 23));
+    let plan = |key: ChatKey, alert: spendstream_core::insight::Alert, at: Timestamp| {
+        let engine = engine.clone();
+        async move { engine.plan_push(&key, &alert, at).await.expect("planned") }
+    };
+
+    // Daytime: sent, with a Seen button, inside the 24-hour window.
+    let Push::Send { replies, window_open } = plan(chat.key.clone(), alert.clone(), noon).await else {
+        panic!("not sent at noon")
+    };
+    assert!(replies[0].text.contains(&alert.message) && window_open, "{replies:#?}");
+    assert_eq!(replies[0].buttons[0].data, format!("a:{}", alert.id));
+    // The default quiet hours (22:00-07:00 local) hold it until 07:00; a critical one is not held.
+    assert_eq!(plan(chat.key.clone(), alert.clone(), night).await, Push::Hold(next_local(night, tz, 7)));
+    let critical = spendstream_core::insight::Alert { severity: Severity::Critical, ..alert.clone() };
+    assert!(matches!(plan(chat.key.clone(), critical, night).await, Push::Send { .. }));
+    let settings = chat.say("/alerts").await;
+    assert!(settings[0].text.contains("Pushed here: on · quiet hours: 22:00-07:00"), "{settings:#?}");
+
+    // The chat's own settings.
+    assert!(chat.say1("/alerts quiet off").await.starts_with("No quiet hours"));
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), night).await, Push::Send { .. }));
+    assert!(chat.say1("/alerts quiet 21:30-23:30").await.starts_with("Quiet hours: 21:30-23:30 (Asia/Kolkata)"));
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), night).await, Push::Hold(_)));
+    assert!(chat.say1("/alerts quiet whenever").await.starts_with("Give quiet hours as a window"));
+    assert!(chat.say1("/alerts mute budget threshold").await.starts_with("No more budget_threshold alerts"));
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), noon).await, Push::Skip(_)));
+    assert!(chat.say1("/alerts mute lottery").await.contains("The rules: budget_threshold, "));
+    assert!(chat.say1("/alerts unmute budget_threshold").await.starts_with("budget_threshold alerts come here again"));
+    assert!(chat.say1("/alerts off").await.starts_with("No more alert pushes here"));
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), noon).await, Push::Skip(_)));
+    assert!(chat.say("/alerts").await[0].text.contains("Pushed here: off"));
+    assert!(chat.say1("/alerts on").await.starts_with("Alerts will be pushed"));
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), noon).await, Push::Send { .. }));
+
+    // More than 24 hours after the chat last wrote: the window is closed.
+    let late = next_local(alert.raised_at + jiff::SignedDuration::from_hours(25), tz, 12);
+    let Push::Send { window_open, .. } = plan(chat.key.clone(), alert.clone(), late).await else { panic!("not sent") };
+    assert!(!window_open);
+    // Too old, another user's chat, pushed already, seen already: skipped.
+    let old = alert.raised_at + jiff::SignedDuration::from_hours(73);
+    assert!(matches!(plan(chat.key.clone(), alert.clone(), old).await, Push::Skip(_)));
+    assert!(matches!(plan(other.key.clone(), alert.clone(), noon).await, Push::Skip(_)), "not their alert");
+    assert_eq!(chat.press(&format!("a:{}", alert.id)).await[0].text, "Marked as seen.");
+    assert_eq!(plan(chat.key.clone(), alert.clone(), noon).await, Push::Skip("seen already"));
+    engine.pushed(&chat.key, alert.id, noon).await.expect("recorded");
+    assert_eq!(plan(chat.key.clone(), alert.clone(), noon).await, Push::Skip("pushed already"));
+}
+
+#[tokio::test]
+async fn week_month_and_year_reports_come_with_a_chart() {
+    let app = TestApp::spawn().await;
+    let chat = Chat::new(&engine(&app), Channel::Telegram, "1016");
+    chat.sign_up().await;
+    chat.say("spent 250 on lunch").await;
+    chat.say("uber 180").await;
+    for (command, kind) in [("/week", "week"), ("/month", "month"), ("/year", "year"), ("/week last", "week")] {
+        let r = chat.say(command).await;
+        assert_eq!(r.len(), 1, "{r:#?}");
+        let text = &r[0].text;
+        let Some(chart) = &r[0].attachment else {
+            assert!(command == "/week last" && text.contains("nothing spent"), "{command}: no chart: {r:#?}");
+            continue;
+        };
+        assert!(text.contains("spent ₹430.00"), "the report is the caption: {text}");
+        assert_eq!(chart.mime, "image/png");
+        assert!(chart.name.starts_with(&format!("report-{kind}-")) && chart.name.ends_with(".png"), "{}", chart.name);
+        let (w, h) = common::png_size(&chart.bytes).expect("a PNG");
+        // Two category bars and the trend.
+        assert_eq!((w, h), (spendstream_bot::chart::WIDTH, 182 + 2 * 50 + 24 + spendstream_bot::chart::TREND_HEIGHT));
+    }
+    // One day, one category, or nothing spent: text alone.
+    for command in ["/today", "how much did I spend on food this month?", "/month 2025-10"] {
+        let r = chat.say(command).await;
+        assert!(r.len() == 1 && r[0].attachment.is_none(), "{command}: {r:#?}");
+    }
+
+    // Charts can be turned off.
+    let plain = TestApp::spawn_with(|c| c.bot.charts = false).await;
+    let chat = Chat::new(&engine(&plain), Channel::Telegram, "1017");
+    chat.sign_up().await;
+    chat.say("uber 180").await;
+    let r = chat.say("/month").await;
+    assert!(r.len() == 1 && r[0].attachment.is_none() && r[0].text.contains("spent ₹180.00"), "{r:#?}");
+}
+
 #[tokio::test]
 async fn list_pages_and_delete_by_number() {
     let app = TestApp::spawn_with(|c| c.bot.list_page = 3).await;

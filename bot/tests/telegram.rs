@@ -9,6 +9,7 @@ mod common;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
+use spendstream_bot::notify::Notifier;
 use spendstream_bot::telegram::Telegram;
 use spendstream_core::config::{Secret, TelegramConfig, TelegramMode};
 use spendstream_testkit::TestApp;
@@ -44,6 +45,21 @@ impl Api {
     }
 
     /// Waits (at most 10 s) until `method` was called `n` times; its bodies.
+    /// Waits until the calls of `method` satisfy `done`; all of them.
+    async fn wait_until(&self, method: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.changed.notified();
+            let calls = self.calls(method);
+            if done(&calls) {
+                return calls;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("{method} calls never got there: {calls:#?}");
+            }
+        }
+    }
+
     async fn wait_for(&self, method: &str, n: usize) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -59,14 +75,17 @@ impl Api {
     }
 }
 
-/// The fields of a `multipart/form-data` body (teloxide sends `setWebhook` so), as JSON strings.
-fn form_fields(content_type: &str, body: &str) -> Value {
-    let Some(boundary) = content_type.split("boundary=").nth(1) else { return Value::Null };
+/// The fields of a `multipart/form-data` body (teloxide sends files and `setWebhook`
+/// so): text as JSON strings, a PNG as `{"png": [width, height]}`.
+fn form_fields(content_type: &str, body: &[u8]) -> Value {
     let mut fields = serde_json::Map::new();
-    for part in body.split(&format!("--{}", boundary.trim_matches('"'))) {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
-        let Some(name) = head.split("name=\"").nth(1).and_then(|n| n.split('"').next()) else { continue };
-        fields.insert(name.to_owned(), json!(value.trim_end_matches("\r\n")));
+    for (name, value) in common::multipart_parts(content_type, body) {
+        let field = match (common::png_size(&value), String::from_utf8(value)) {
+            (Some((w, h)), _) => json!({"png": [w, h]}),
+            (None, Ok(text)) => json!(text),
+            (None, Err(e)) => json!({"binary": e.into_bytes().len()}),
+        };
+        fields.insert(name, field);
     }
     Value::Object(fields)
 }
@@ -75,14 +94,14 @@ async fn bot_api(
     State(api): State<Arc<Api>>,
     Path((bot, method)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Json<Value> {
     assert_eq!(bot, format!("bot{TOKEN}"), "the token goes in the path");
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let body: Value = if content_type.starts_with("multipart/form-data") {
         form_fields(content_type, &body)
     } else {
-        serde_json::from_str(&body).unwrap_or(Value::Null)
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
     api.calls.lock().unwrap().push((method.clone(), body.clone()));
     api.changed.notify_waiters();
@@ -112,6 +131,12 @@ async fn bot_api(
             "chat": {"id": body["chat_id"], "type": "private", "first_name": "Asha"},
             "from": {"id": 1, "is_bot": true, "first_name": "spendstream", "username": "spendstream_bot"},
             "text": body["text"]
+        }),
+        "sendphoto" | "senddocument" => json!({
+            "message_id": 1001, "date": 1_732_400_000,
+            "chat": {"id": body["chat_id"], "type": "private", "first_name": "Asha"},
+            "from": {"id": 1, "is_bot": true, "first_name": "spendstream", "username": "spendstream_bot"},
+            "document": {"file_id": "sent", "file_unique_id": "sent"}
         }),
         _ => json!(true),
     };
@@ -227,6 +252,16 @@ async fn long_polling_signs_up_adds_and_acknowledges_each_update_once() {
     let sent = api.wait_for("sendMessage", 7).await;
     assert!(sent[6]["text"].as_str().unwrap().contains("text messages only"));
 
+    // /month comes as a photo: the chart, with the report as its caption.
+    api.push(message(16, 42, "/month"));
+    let photos = api.wait_for("sendPhoto", 1).await;
+    let caption = photos[0]["caption"].as_str().unwrap();
+    assert!(caption.contains("spent ₹250.00"), "{photos:#?}");
+    let part = photos[0]["photo"].as_str().unwrap().strip_prefix("attach://").unwrap();
+    let size = &photos[0][part]["png"];
+    assert_eq!(size[0], spendstream_bot::chart::WIDTH, "{photos:#?}");
+    assert!(size[1].as_u64().unwrap() > u64::from(spendstream_bot::chart::TREND_HEIGHT), "bars and trend: {size}");
+
     stop.send(true).unwrap();
     polling.await.unwrap();
     assert!(api.calls("deleteWebhook").len() == 1, "polling clears a webhook first");
@@ -283,4 +318,68 @@ fn the_stand_in_updates_read_as_telegram_updates() {
     assert!(ok);
     assert!(matches!(result[1].kind, UpdateKind::Message(_)), "{result:?}");
     assert!(matches!(result[0].kind, UpdateKind::CallbackQuery(_)), "{result:?}");
+}
+
+/// The ids of the alerts pushed in `sent` (their Seen buttons), in order.
+fn pushed_alerts(sent: &[Value]) -> Vec<String> {
+    sent.iter().flat_map(buttons).filter_map(|b| b.strip_prefix("a:").map(str::to_owned)).collect()
+}
+
+#[tokio::test]
+async fn alerts_are_pushed_to_the_chat_once_across_a_notifier_restart() {
+    let (app, api, tg) = rig(TelegramMode::Polling).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let polling = tokio::spawn(tg.clone().poll(stopped));
+    let steps = [
+        (message(1, 77, "/start"), 2),
+        (button(2, 77, "cur:INR"), 3),
+        (button(3, 77, "tz:UTC"), 4),
+        (message(4, 77, "/alerts quiet off"), 5),
+        (message(5, 77, "/budget 1000 food"), 6),
+    ];
+    for (update, replies) in steps {
+        api.push(update);
+        api.wait_for("sendMessage", replies).await;
+    }
+    let notifier = |app: &TestApp| {
+        let log = app.ports.log.clone();
+        Notifier::new(common::engine(app), log, app.ports.chats.clone(), "notifier").telegram(tg.clone())
+    };
+    let (stop_first, stopped) = tokio::sync::watch::channel(false);
+    let first = tokio::spawn(notifier(&app).run(stopped));
+
+    // 90% of the food budget: the alert comes to the chat unasked, with a Seen button.
+    api.push(message(6, 77, "lunch 900"));
+    let sent = api.wait_until("sendMessage", |s| !pushed_alerts(s).is_empty()).await;
+    let push = sent.iter().find(|m| !pushed_alerts(std::slice::from_ref(m)).is_empty()).unwrap();
+    assert_eq!(push["chat_id"], 77);
+    assert!(push["text"].as_str().unwrap().contains("Food & dining"), "{push:#?}");
+
+    // A new notifier of the same group pushes the next alert, and none twice.
+    stop_first.send(true).unwrap();
+    first.await.unwrap();
+    let (stop_second, stopped) = tokio::sync::watch::channel(false);
+    let second = tokio::spawn(notifier(&app).run(stopped));
+    api.push(message(7, 77, "lunch 200"));
+    let added = |s: &[Value]| s.iter().any(|m| m["text"].as_str().is_some_and(|t| t.starts_with("Added ₹200.00")));
+    api.wait_until("sendMessage", added).await;
+    let chat = spendstream_core::chats::ChatKey::new(spendstream_core::chats::Channel::Telegram, "77").unwrap();
+    let user = app.ports.chats.chat(&chat).await.unwrap().and_then(|r| r.user_id).unwrap();
+    let raised: Vec<String> =
+        app.ports.store.profile(user).await.unwrap().alerts.iter().map(|a| a.id.to_string()).collect();
+    assert!(raised.len() >= 2, "over the budget raises another alert: {raised:?}");
+    let sent = api.wait_until("sendMessage", |s| raised.iter().all(|id| pushed_alerts(s).contains(id))).await;
+    let pushed = pushed_alerts(&sent);
+    for id in &raised {
+        assert_eq!(pushed.iter().filter(|p| *p == id).count(), 1, "{id} pushed once: {pushed:?}");
+    }
+
+    // The Seen button works on a pushed alert.
+    api.push(button(8, 77, &format!("a:{}", raised[0])));
+    let sent = api.wait_until("sendMessage", |s| s.iter().any(|m| m["text"] == "Marked as seen.")).await;
+    assert!(!sent.is_empty());
+    stop_second.send(true).unwrap();
+    second.await.unwrap();
+    stop.send(true).unwrap();
+    polling.await.unwrap();
 }

@@ -33,15 +33,19 @@ async fn graph_messages(
     Json(json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out"}]}))
 }
 
-/// The media upload: recorded as its path, authorization and the raw multipart body.
+/// The media upload: recorded as its path, authorization, the multipart body (lossy
+/// text) and, for an image, the PNG's size.
 async fn graph_media(
     State(sent): State<Sent>,
     Path(phone): Path<String>,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Json<Value> {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    sent.lock().expect("lock").push((phone, auth, json!({"upload": body})));
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let png = common::multipart_parts(content_type, &body).into_iter().find_map(|(_, v)| common::png_size(&v));
+    let upload = json!({"upload": String::from_utf8_lossy(&body), "png": png});
+    sent.lock().expect("lock").push((phone, auth, upload));
     Json(json!({"id": "media-1"}))
 }
 
@@ -57,6 +61,7 @@ struct Rig {
     webhook: String,
     sent: Sent,
     http: reqwest::Client,
+    adapter: Arc<Whatsapp>,
 }
 
 impl Rig {
@@ -78,10 +83,12 @@ impl Rig {
             app_secret: Secret::new(SECRET),
             verify_token: Secret::new("verify-me"),
             timeout_ms: 5000,
+            alert_template: "spend_alert".into(),
+            template_language: "en_US".into(),
         };
         let adapter = Arc::new(Whatsapp::new(common::engine(&app), wa).expect("client"));
-        let webhook = format!("{}/webhooks/whatsapp", serve(adapter.router()).await);
-        Rig { app, webhook, sent, http: reqwest::Client::new() }
+        let webhook = format!("{}/webhooks/whatsapp", serve(adapter.clone().router()).await);
+        Rig { app, webhook, sent, http: reqwest::Client::new(), adapter }
     }
 
     /// Posts a webhook payload signed with `secret` (or unsigned); returns the status.
@@ -208,6 +215,15 @@ async fn a_whatsapp_user_signs_up_adds_and_undoes_with_buttons() {
     assert_eq!(sent[1]["document"]["id"], "media-1");
     assert!(sent[1]["document"]["caption"].as_str().unwrap().starts_with("CSV of "), "{sent:#?}");
 
+    // /month: the chart is uploaded as a PNG, then sent as an image with the report as caption.
+    assert_eq!(rig.post(&text(me, "wamid.9", "/month"), Some(SECRET)).await, 200);
+    let sent = rig.take();
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(sent[0]["png"][0], spendstream_bot::chart::WIDTH, "the upload is the chart: {sent:#?}");
+    assert!(sent[0]["upload"].as_str().unwrap().contains("image/png"));
+    assert_eq!((&sent[1]["type"], &sent[1]["image"]["id"]), (&json!("image"), &json!("media-1")), "{sent:#?}");
+    assert!(sent[1]["image"]["caption"].as_str().unwrap().contains("spent ₹"), "{sent:#?}");
+
     // An image: the bot says what it reads; malformed JSON with a good signature: 400.
     let image = payload(me, json!({"from": me, "id": "wamid.6", "type": "image", "image": {"id": "m1"}}));
     assert_eq!(rig.post(&image, Some(SECRET)).await, 200);
@@ -223,4 +239,21 @@ async fn a_whatsapp_user_signs_up_adds_and_undoes_with_buttons() {
         .unwrap()
         .status();
     assert_eq!(status.as_u16(), 400);
+}
+
+#[tokio::test]
+async fn alert_pushes_use_the_template_outside_the_24_hour_window() {
+    let rig = Rig::start().await;
+    let alert = spendstream_bot::Reply::new("⚠️ Food & dining at 90% of its budget".to_owned(), Vec::new());
+    assert!(rig.adapter.can_write_first());
+    rig.adapter.push("919812345678", std::slice::from_ref(&alert), true).await.expect("pushed");
+    rig.adapter.push("919812345678", std::slice::from_ref(&alert), false).await.expect("pushed");
+    let sent = rig.take();
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!((&sent[0]["type"], &sent[0]["to"]), (&json!("text"), &json!("919812345678")), "inside: as it is");
+    assert_eq!(body_text(&sent[0]), alert.text);
+    let template = &sent[1]["template"];
+    assert_eq!((&sent[1]["type"], &template["name"]), (&json!("template"), &json!("spend_alert")), "{sent:#?}");
+    assert_eq!(template["language"]["code"], "en_US");
+    assert_eq!(template["components"][0]["parameters"][0]["text"], json!(alert.text));
 }

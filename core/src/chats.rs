@@ -97,6 +97,48 @@ pub struct ChatRecord {
     pub version: i64,
 }
 
+/// Hours of the day in which alert pushes wait, in the user's time zone; a window may
+/// run past midnight (`22:00-07:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    /// First quiet minute of the day (0 to 1439).
+    pub start: u16,
+    /// First minute after the window.
+    pub end: u16,
+}
+
+impl QuietHours {
+    /// Reads `22:00-07:00`, `22-7`, `22.30 - 6:15` or `22:00–07:00`; `None` for
+    /// anything else, a window of no length included.
+    pub fn parse(text: &str) -> Option<QuietHours> {
+        let text = text.trim().replace(['–', '—'], "-").replace(" to ", "-");
+        let (a, b) = text.split_once('-')?;
+        let minute = |t: &str| -> Option<u16> {
+            let t = t.trim();
+            let (h, m) = t.split_once([':', '.']).unwrap_or((t, "0"));
+            let (h, m): (u16, u16) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some((h * 60 + m) % 1440)
+        };
+        let q = QuietHours { start: minute(a)?, end: minute(b)? };
+        (q.start != q.end).then_some(q)
+    }
+
+    /// Whether `minute` of the day falls in the window.
+    pub fn contains(&self, minute: u16) -> bool {
+        if self.start < self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+}
+
+impl fmt::Display for QuietHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}-{:02}:{:02}", self.start / 60, self.start % 60, self.end / 60, self.end % 60)
+    }
+}
+
 /// A failure of the chats store.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatsError {
@@ -149,6 +191,24 @@ mod tests {
         assert_eq!(normalise_link_code(" 4f7q-k2m9 "), "4F7QK2M9");
         assert_eq!(link_code_hash("4F7Q-K2M9"), link_code_hash("4f7q k2m9"));
         assert_ne!(link_code_hash("4F7QK2M9"), link_code_hash("4F7QK2M8"));
+    }
+
+    #[test]
+    fn quiet_hours_read_common_spellings_and_wrap_midnight() {
+        let q = QuietHours::parse("22:00-07:00").expect("parsed");
+        assert_eq!(q, QuietHours { start: 22 * 60, end: 7 * 60 });
+        assert_eq!(QuietHours::parse(" 22 - 7 "), Some(q));
+        assert_eq!(QuietHours::parse("22.00–7.00"), Some(q));
+        assert_eq!(QuietHours::parse("22 to 7"), Some(q));
+        assert_eq!(q.to_string(), "22:00-07:00");
+        assert!(q.contains(23 * 60) && q.contains(0) && q.contains(6 * 60 + 59));
+        assert!(!q.contains(7 * 60) && !q.contains(12 * 60) && !q.contains(21 * 60 + 59));
+        let day = QuietHours::parse("13:30-14:00").expect("parsed");
+        assert!(day.contains(13 * 60 + 30) && !day.contains(14 * 60) && !day.contains(0));
+        assert_eq!(QuietHours::parse("0-24").map(|q| (q.start, q.end)), None, "no length: 0 == 24");
+        for bad in ["", "22", "25-7", "22:60-7", "x-y", "7-7", "-1-5"] {
+            assert_eq!(QuietHours::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

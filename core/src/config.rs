@@ -418,10 +418,30 @@ pub struct BotConfig {
     /// How long a reply waits for a new entry to be processed (to show its
     /// category); past it the reply says the entry is saved and still being sorted.
     pub reply_wait_ms: u64,
+    /// Send weekly, monthly and yearly reports with a chart image (PNG) under the text.
+    pub charts: bool,
+    /// Alerts pushed to linked chats.
+    pub alerts: BotAlertsConfig,
     /// The WhatsApp Cloud API adapter.
     pub whatsapp: WhatsappConfig,
     /// The Telegram adapter.
     pub telegram: TelegramConfig,
+}
+
+/// `[bot.alerts]`: risk alerts and bill reminders pushed to the user's linked chats.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotAlertsConfig {
+    /// Push alerts as the processors raise them (`serve` and `bot` run the notifier).
+    pub push: bool,
+    /// Consumer group of the notifiers (processes of one group share the alerts).
+    pub group: String,
+    /// Quiet hours of a chat that set none, in the user's time zone (`22:00-07:00`);
+    /// empty: none. Alerts raised then wait until they end; critical ones do not.
+    pub quiet_hours: String,
+    /// Alerts raised longer ago than this are not pushed (after a replay or a long
+    /// outage); `/alerts` still lists them.
+    pub max_age_hours: u64,
 }
 
 /// How the Telegram adapter gets updates.
@@ -479,6 +499,11 @@ pub struct WhatsappConfig {
     pub verify_token: Secret,
     /// Deadline of one Graph API call.
     pub timeout_ms: u64,
+    /// Approved template for alerts pushed outside WhatsApp's 24-hour window (one
+    /// body parameter: the alert's text); empty: such alerts are not pushed.
+    pub alert_template: String,
+    /// Language code of `alert_template`, e.g. `en` or `en_US`.
+    pub template_language: String,
 }
 
 /// `[alerts]`: the risk alert rules.
@@ -822,7 +847,20 @@ impl Config {
         if self.bot.reply_wait_ms > 10_000 {
             p.push("bot.reply_wait_ms: must be at most 10000".into());
         }
+        let alerts = &self.bot.alerts;
+        if !alerts.quiet_hours.is_empty() && crate::chats::QuietHours::parse(&alerts.quiet_hours).is_none() {
+            p.push(format!("bot.alerts.quiet_hours: '{}' is not a window such as 22:00-07:00", alerts.quiet_hours));
+        }
+        if alerts.group.is_empty() {
+            p.push("bot.alerts.group: must not be empty".into());
+        }
+        if !(1..=24 * 30).contains(&alerts.max_age_hours) {
+            p.push("bot.alerts.max_age_hours: must be between 1 and 720".into());
+        }
         let wa = &self.bot.whatsapp;
+        if !wa.alert_template.is_empty() && wa.template_language.is_empty() {
+            p.push("bot.whatsapp.template_language: required with bot.whatsapp.alert_template".into());
+        }
         if wa.enabled {
             for (name, empty) in [
                 ("phone_number_id", wa.phone_number_id.is_empty()),

@@ -63,6 +63,12 @@ pub trait EventLog: Send + Sync {
     async fn append(&self, events: Vec<Event>) -> Result<Vec<Position>, LogError>;
     /// Opens a consumer for `group`, starting after its committed positions.
     async fn consumer(&self, group: &str) -> Result<Box<dyn LogConsumer>, LogError>;
+    /// Opens a consumer for `group` of the alerts the processors raise
+    /// ([`Event::AlertRaised`](crate::Event::AlertRaised)). A log that keeps one stream
+    /// hands out all its events and readers skip the others.
+    async fn alerts_consumer(&self, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
+        self.consumer(group).await
+    }
     /// Answers whether the log can take writes now.
     async fn healthcheck(&self) -> Result<(), LogError>;
 }

@@ -3,8 +3,11 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use spendstream_core::EntryId;
+use spendstream_core::chats::QuietHours;
+use spendstream_core::insight::AlertRule;
 use spendstream_core::ports::Cursor;
 use std::collections::VecDeque;
+use uuid::Uuid;
 
 /// Message ids remembered, to drop redeliveries.
 const SEEN_KEPT: usize = 64;
@@ -14,6 +17,32 @@ const ADDED_KEPT: usize = 20;
 const LINK_TRIES: usize = 5;
 /// One hour.
 const LINK_WINDOW_MICROS: i64 = 3_600_000_000;
+/// Alerts pushed remembered, to push each one once.
+const PUSHED_KEPT: usize = 64;
+
+/// How alerts are pushed to one chat (`/alerts on|off|quiet|mute|unmute`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct PushSettings {
+    /// Turned off with `/alerts off`.
+    #[serde(default)]
+    pub(crate) off: bool,
+    /// Quiet hours chosen in the chat; `None`: `bot.alerts.quiet_hours`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) quiet: Option<Quiet>,
+    /// Rules not pushed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) muted: Vec<AlertRule>,
+}
+
+/// Quiet hours a chat chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Quiet {
+    /// None: alerts come at any hour.
+    Off,
+    /// This window, in the user's time zone.
+    Hours(QuietHours),
+}
 
 /// Where a chat is in the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -79,6 +108,16 @@ pub(crate) struct Dialogue {
     /// When recent wrong link codes came (microseconds since the epoch).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     link_failures: Vec<i64>,
+    /// How alerts are pushed here.
+    #[serde(default)]
+    pub(crate) pushes: PushSettings,
+    /// Alerts already pushed here, oldest first.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pushed: VecDeque<Uuid>,
+    /// When the chat last sent a message (microseconds since the epoch), for
+    /// WhatsApp's 24-hour window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_in: Option<i64>,
 }
 
 impl Dialogue {
@@ -96,6 +135,20 @@ impl Dialogue {
 
     pub(crate) fn seen(&self, message_id: &str) -> bool {
         self.seen.iter().any(|s| s == message_id)
+    }
+
+    pub(crate) fn was_pushed(&self, alert: Uuid) -> bool {
+        self.pushed.contains(&alert)
+    }
+
+    pub(crate) fn mark_pushed(&mut self, alert: Uuid) {
+        if self.was_pushed(alert) {
+            return;
+        }
+        if self.pushed.len() >= PUSHED_KEPT {
+            self.pushed.pop_front();
+        }
+        self.pushed.push_back(alert);
     }
 
     pub(crate) fn remember(&mut self, message_id: &str) {
@@ -200,5 +253,22 @@ mod tests {
         }
         assert!(d.seen("99") && !d.seen("0"));
         assert_eq!(d.added.len(), ADDED_KEPT);
+    }
+
+    #[test]
+    fn push_settings_and_pushed_alerts_survive_a_restart() {
+        let mut d = Dialogue::default();
+        d.pushes.quiet = QuietHours::parse("23-6").map(Quiet::Hours);
+        d.pushes.muted.push(AlertRule::Velocity);
+        let first = Uuid::new_v4();
+        d.mark_pushed(first);
+        d.mark_pushed(first);
+        let back = Dialogue::decode(&d.encode().expect("encode"));
+        assert_eq!(back, d);
+        assert!(back.was_pushed(first) && back.pushed.len() == 1);
+        for _ in 0..PUSHED_KEPT {
+            d.mark_pushed(Uuid::new_v4());
+        }
+        assert!(!d.was_pushed(first) && d.pushed.len() == PUSHED_KEPT);
     }
 }

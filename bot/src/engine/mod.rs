@@ -14,6 +14,7 @@ mod budgets;
 mod dialogue;
 mod export;
 pub mod format;
+mod push;
 mod reports;
 mod tips;
 
@@ -22,6 +23,7 @@ use crate::understand::{self, Context, Intent, Understanding};
 use dialogue::{Dialogue, Step};
 use jiff::Timestamp;
 use jiff::civil::Date;
+pub use push::Push;
 use serde::Serialize;
 use spendstream_core::chats::{Channel, ChatKey, ChatStore, ChatsError, link_code_hash, normalise_link_code};
 use spendstream_core::period::{local_date, parse_time_zone};
@@ -65,6 +67,9 @@ pub enum Input {
     /// A button of an earlier reply was pressed; its `data`.
     Button(String),
 }
+
+/// Longest text sent as a file's caption (Telegram's and WhatsApp's limit).
+pub const MAX_CAPTION: usize = 1024;
 
 /// One reply message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,18 +248,20 @@ impl Engine {
         &self.texts
     }
 
+    /// The lane of `chat`: turns (and push records) of one chat run one at a time here.
+    fn lane(&self, chat: &ChatKey) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        chat.hash(&mut h);
+        &self.lanes[usize::try_from(h.finish() % LANES as u64).unwrap_or(0)]
+    }
+
     /// Handles one message: replies to send, in order (none for a message seen before).
     pub async fn handle(&self, msg: &Incoming) -> Result<Vec<Reply>, EngineError> {
         if msg.message_id.is_empty() || msg.message_id.len() > MAX_MESSAGE_ID {
             return Err(EngineError::BadMessage(format!("a message id must be 1 to {MAX_MESSAGE_ID} bytes")));
         }
-        let lane = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            msg.chat.hash(&mut h);
-            usize::try_from(h.finish() % LANES as u64).unwrap_or(0)
-        };
-        let _one_at_a_time = self.lanes[lane].lock().await;
+        let _one_at_a_time = self.lane(&msg.chat).lock().await;
         for _ in 0..SAVE_ATTEMPTS {
             let record = self.ports.chats.chat(&msg.chat).await?;
             let (user_id, dialogue, version) = match record {
@@ -267,6 +274,7 @@ impl Engine {
             let mut turn = Turn { user_id, dialogue, replies: Vec::new() };
             self.turn(&mut turn, msg).await?;
             turn.dialogue.remember(&msg.message_id);
+            turn.dialogue.last_in = Some(msg.at.as_microsecond());
             let state = turn.dialogue.encode().map_err(|e| EngineError::Internal(format!("dialogue: {e}")))?;
             match self.ports.chats.save(&msg.chat, turn.user_id, &state, version, msg.at).await {
                 Ok(_) => return Ok(turn.replies),
@@ -517,7 +525,7 @@ impl Engine {
                 }
             }
             "tips" => self.show_tips(turn, me, rest).await?,
-            "alerts" => self.show_alerts(turn, me).await?,
+            "alerts" => self.alerts_command(turn, me, rest).await?,
             "export" => self.export(turn, me, rest).await?,
             _ => turn.replies.push(Reply::text(self.texts.get("not_understood"))),
         }
@@ -764,8 +772,34 @@ impl Engine {
         period: &str,
         category: Option<&CategoryId>,
     ) -> Result<(), EngineError> {
-        let text = reports::text(self, me, period, category).await?;
-        turn.replies.push(Reply::text(text));
+        let report = reports::report(self, me, period, category).await?;
+        let chart = match report.chart.filter(|_| self.config.bot.charts) {
+            // Drawing takes milliseconds of CPU: off the async workers.
+            Some(chart) => match tokio::task::spawn_blocking(move || crate::chart::render(&chart)).await {
+                Ok(Ok(png)) => Some(png),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "report sent without its chart");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "chart drawing panicked; report sent without it");
+                    None
+                }
+            },
+            None => None,
+        };
+        let Some(png) = chart else {
+            turn.replies.push(Reply::text(report.text));
+            return Ok(());
+        };
+        let image = Attachment { name: format!("report-{}.png", report.slug), mime: "image/png".into(), bytes: png };
+        if report.text.chars().count() <= MAX_CAPTION {
+            turn.replies.push(Reply { text: report.text, buttons: Vec::new(), attachment: Some(image) });
+        } else {
+            // Too long for a caption on Telegram or WhatsApp: the text, then the picture.
+            turn.replies.push(Reply::text(report.text));
+            turn.replies.push(Reply { text: String::new(), buttons: Vec::new(), attachment: Some(image) });
+        }
         Ok(())
     }
 

@@ -1,11 +1,16 @@
-//! Report texts: totals of a period, by category, against the period before.
+//! Reports: totals of a period, by category, against the period before, as text and
+//! (for weeks, months, years and day spans) a chart of the categories and the trend.
 
 use super::{Engine, EngineError, Me, format};
+use crate::chart::{Bar, Chart};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use spendstream_core::CategoryId;
 use spendstream_core::period::{DateRange, Period, period_range, previous_range};
+use spendstream_core::report::DayCell;
 use spendstream_core::report::range_totals;
+use spendstream_core::{Currency, EntryKind};
+use std::collections::BTreeMap;
 
 /// A period named by the understanding (`today`, `week`, `last_week`, `month`,
 /// `2026-10`, `year`, `2025`, `2026-10-14`, `last_7_days`): its range, the range before
@@ -79,13 +84,44 @@ pub(crate) fn span(period: &str, today: Date, week_start: spendstream_core::peri
     }
 }
 
-/// The report text for `period` (and only `category`, when given).
-pub(crate) async fn text(
+/// A report: its text, and what its chart shows (none for one day, one category or
+/// nothing spent).
+pub(crate) struct Report {
+    pub(crate) text: String,
+    pub(crate) chart: Option<Chart>,
+    /// Names the chart's file: `month-2026-11-01`.
+    pub(crate) slug: String,
+}
+
+/// Spending per bucket of `range`: per month for years and spans over 62 days, else
+/// per day; every bucket present, empty ones as zero.
+fn trend(cells: &[DayCell], range: DateRange, currency: Currency, kind: &str) -> (bool, Vec<Bar>) {
+    let by_month = kind == "year" || range.days() > 62;
+    let bucket = |d: Date| if by_month { d.first_of_month() } else { d };
+    let mut sums: BTreeMap<Date, i64> = BTreeMap::new();
+    let mut d = bucket(range.start);
+    while d < range.end {
+        sums.insert(d, 0);
+        d = if by_month { d.checked_add(1.month()) } else { d.tomorrow() }.unwrap_or(range.end);
+    }
+    for c in cells.iter().filter(|c| range.contains(c.date) && c.currency == currency && c.kind == EntryKind::Expense) {
+        *sums.entry(bucket(c.date)).or_default() += c.amount_minor;
+    }
+    let label = |d: Date| match (by_month, kind) {
+        (true, _) => d.strftime("%b").to_string(),
+        (false, "week") => d.strftime("%a").to_string(),
+        _ => d.day().to_string(),
+    };
+    (by_month, sums.into_iter().map(|(d, v)| Bar { label: label(d), value: v, shown: String::new() }).collect())
+}
+
+/// The report for `period` (and only `category`, when given).
+pub(crate) async fn report(
     engine: &Engine,
     me: &Me,
     period: &str,
     category: Option<&CategoryId>,
-) -> Result<String, EngineError> {
+) -> Result<Report, EngineError> {
     let s = &me.user.settings;
     let span = span(period, me.today, s.week_start);
     let store = &engine.ports.store;
@@ -106,7 +142,7 @@ pub(crate) async fn text(
     if let Some(cat) = category {
         let line = cur.categories.iter().find(|l| &l.category == cat);
         let (amount, count) = line.map_or((0, 0), |l| (l.amount.minor, l.count));
-        return Ok(texts.fill(
+        let text = texts.fill(
             "report_category",
             &[
                 ("title", &span.title),
@@ -114,10 +150,12 @@ pub(crate) async fn text(
                 ("category", &engine.category_name(cat)),
                 ("count", &count.to_string()),
             ],
-        ));
+        );
+        return Ok(Report { text, chart: None, slug: String::new() });
     }
     if cur.count == 0 {
-        return Ok(texts.fill("report_empty", &[("title", &span.title)]));
+        let text = texts.fill("report_empty", &[("title", &span.title)]);
+        return Ok(Report { text, chart: None, slug: String::new() });
     }
     let mut lines = vec![texts.fill(
         "report_header",
@@ -161,7 +199,29 @@ pub(crate) async fn text(
             ));
         }
     }
-    Ok(lines.join("\n"))
+    let chart = (span.kind != "day" && cur.spent > 0).then(|| {
+        let (by_month, trend) = trend(&current.cells, span.range, s.currency, span.kind);
+        let mut chart = Chart {
+            title: span.title.clone(),
+            subtitle: texts.fill(
+                "chart_subtitle",
+                &[("spent", &money(cur.spent)), ("income", &money(cur.income)), ("count", &cur.count.to_string())],
+            ),
+            categories_title: texts.get("chart_by_category").to_owned(),
+            categories: cur
+                .categories
+                .iter()
+                .map(|l| Bar { label: l.name.clone(), value: l.amount.minor, shown: money(l.amount.minor) })
+                .collect(),
+            trend_title: texts.get(if by_month { "chart_per_month" } else { "chart_per_day" }).to_owned(),
+            trend,
+            minor_per_major: 10_i64.pow(s.currency.exponent()),
+        };
+        chart.fold(texts.get("chart_other"), money);
+        chart
+    });
+    let slug = format!("{}-{}", span.kind, span.range.start);
+    Ok(Report { text: lines.join("\n"), chart, slug })
 }
 
 #[cfg(test)]
