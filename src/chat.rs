@@ -98,9 +98,9 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<boo
 }
 
 /// Runs the conversation engine on stdin and stdout as the local chat `name`: the
-/// processors run in this process when the event log is embedded (as in `serve`), so do
-/// not run it beside `serve` on the same data dir. Buttons print as `[1] Undo`; typing
-/// the number presses it. Ends at end of input (Ctrl-D).
+/// processors run in this process when the event log is embedded (as in `serve`), so it
+/// refuses a data dir that a running `serve` processes. Buttons print as `[1] Undo`;
+/// typing the number presses it. Ends at end of input (Ctrl-D).
 pub async fn interactive(config: Config, name: &str) -> anyhow::Result<()> {
     use spendstream_bot::{Incoming, Input, Reply};
     use spendstream_core::chats::{Channel, ChatKey};
@@ -110,7 +110,9 @@ pub async fn interactive(config: Config, name: &str) -> anyhow::Result<()> {
     let key = ChatKey::new(Channel::Local, name).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
     let ports = spendstream_backends::wiring::open(&config).await.context("opening backends")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let processors = if config.backends.event_log == spendstream_core::config::EventLogKind::Embedded {
+    let embedded = config.backends.event_log == spendstream_core::config::EventLogKind::Embedded;
+    let _processing = if embedded { spendstream_backends::wiring::lock_processing(&config)? } else { None };
+    let processors = if embedded {
         let runner =
             spendstream_processors::runner::Runner::from_config(ports.log.clone(), ports.store.clone(), &config)
                 .context("compiling category rules")?;

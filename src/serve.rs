@@ -45,6 +45,8 @@ pub async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     if role == Role::Bot {
         return run_bot(config, ports).await;
     }
+    // One process runs the processors on an embedded data dir; held until we exit.
+    let _processing = if role == Role::Api { None } else { wiring::lock_processing(&config)? };
     let processors = if role == Role::Api {
         None
     } else {

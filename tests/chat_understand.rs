@@ -140,6 +140,13 @@ fn chat_talks_to_the_bot_on_the_embedded_default_and_remembers_it() {
     assert!(csv.starts_with("occurred_at,amount,currency") && csv.contains("250.00,INR,Subway"), "{csv}");
     assert!(out.contains("1. today · ₹250.00"), "{out}");
     assert!(!out.contains("₹180.00"), "{out}");
+    // While another process runs the processors on the data dir, chat refuses it.
+    let lock = std::fs::File::create(dir.path().join("processing.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let busy = run(&["chat"], b"/list\n", &env);
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(!busy.status.success() && err.contains("is in use: another spendstream process"), "{err}");
+    drop(lock);
     // Another name is another chat, with its own sign-up.
     let other = run(&["chat", "--as", "guest"], b"/list\n", &env);
     assert!(String::from_utf8(other.stdout).unwrap().contains("bot> Hi!"));

@@ -45,6 +45,34 @@ fn fail(port: &'static str) -> impl Fn(String) -> WiringError {
     move |message| WiringError { port, message }
 }
 
+/// With the embedded store only one process may run the processors on a data dir
+/// (they write its snapshots): takes `<data_dir>/processing.lock` for as long as the
+/// returned file lives (the system drops it when the process ends, however it ends),
+/// or says that the data dir is busy. Other stores need no lock: `None`.
+pub fn lock_processing(config: &Config) -> Result<Option<std::fs::File>, WiringError> {
+    if config.backends.store != StoreKind::Embedded {
+        return Ok(None);
+    }
+    let dir = &config.storage.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| fail("storage.data_dir")(format!("{}: {e}", dir.display())))?;
+    let path = dir.join("processing.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fail("storage.data_dir")(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(fail("storage.data_dir")(format!(
+            "{} is in use: another spendstream process (serve, process or chat) runs the processors on it; \
+             stop it first or give this one its own storage.data_dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(fail("storage.data_dir")(format!("{}: {e}", path.display()))),
+    }
+}
+
 /// Opens every port as `config.backends` says.
 pub async fn open(config: &Config) -> Result<Ports, WiringError> {
     let dir = &config.storage.data_dir;
