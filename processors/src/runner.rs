@@ -131,14 +131,34 @@ impl Runner {
         shutdown: &mut watch::Receiver<bool>,
         checkpoints: &mut Checkpoints,
     ) {
-        let mut since_checkpoint: u64 = 0;
-        let mut last_change = Instant::now();
-        let interval = Duration::from_secs(self.config.snapshot_interval_secs);
         // Offsets of stored batches not yet committed, the highest per partition. They
         // are committed at most every `commit_interval_ms` and whenever the log is idle:
         // always after the store write, so a crash only replays what the idempotent
         // store already holds.
         let mut uncommitted = Uncommitted::default();
+        let mut writing = Writing::default();
+        self.batches(consumer, processor, backoff, shutdown, checkpoints, &mut uncommitted, &mut writing).await;
+        // Stopping: the write in flight, then one last commit of what is stored (a
+        // failure only means a replay).
+        if writing.settle(&mut uncommitted).await {
+            uncommitted.commit(consumer, backoff, shutdown).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn batches(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        processor: &mut Processor,
+        backoff: &mut Backoff,
+        shutdown: &mut watch::Receiver<bool>,
+        checkpoints: &mut Checkpoints,
+        uncommitted: &mut Uncommitted,
+        writing: &mut Writing,
+    ) {
+        let mut since_checkpoint: u64 = 0;
+        let mut last_change = Instant::now();
+        let interval = Duration::from_secs(self.config.snapshot_interval_secs);
         let commit_every = Duration::from_millis(self.config.commit_interval_ms);
         while !*shutdown.borrow() {
             let started = Instant::now();
@@ -156,7 +176,8 @@ impl Runner {
                 }
             };
             if records.is_empty() {
-                if !uncommitted.commit(consumer, backoff, shutdown).await {
+                // Idle: finish the write in flight and commit it.
+                if !writing.settle(uncommitted).await || !uncommitted.commit(consumer, backoff, shutdown).await {
                     return;
                 }
                 if since_checkpoint > 0 && last_change.elapsed() >= interval {
@@ -171,6 +192,10 @@ impl Runner {
             let now = spendstream_core::entry::to_micros(Timestamp::now());
             let store = &self.store;
             let missing = processor.missing(&events);
+            // A user read from the store must include the write in flight.
+            if !missing.is_empty() && !writing.settle(uncommitted).await {
+                return;
+            }
             for user in &missing {
                 let load = || processor.load(store.as_ref(), *user, now);
                 let Some(state) = backoff.retry("loading user state", shutdown, load).await else { return };
@@ -190,11 +215,13 @@ impl Runner {
                 batch.extend(out.alerts.into_iter().map(Processed::Alert));
             }
             let processed_at = Instant::now();
-            if backoff.retry("store write", shutdown, || store.apply(batch.clone(), &positions)).await.is_none() {
+            // Writes go one at a time, in order: this batch's starts once the previous
+            // one is stored, and runs while the next batch is polled and processed.
+            if !writing.settle(uncommitted).await {
                 return;
             }
             let stored_at = Instant::now();
-            uncommitted.add(&positions);
+            writing.start(store.clone(), batch, positions, Backoff::new(&self.config), shutdown.clone());
             if uncommitted.since.elapsed() >= commit_every && !uncommitted.commit(consumer, backoff, shutdown).await {
                 return;
             }
@@ -205,7 +232,7 @@ impl Runner {
                 poll_ms = ms(polled_at - started),
                 load_ms = ms(loaded_at - polled_at),
                 process_ms = ms(processed_at - loaded_at),
-                store_ms = ms(stored_at - processed_at),
+                store_wait_ms = ms(stored_at - processed_at),
                 commit_ms = ms(stored_at.elapsed()),
                 "batch done"
             );
@@ -216,8 +243,46 @@ impl Runner {
                 checkpoints.start(&self.store, &mut since_checkpoint);
             }
         }
-        // Stopping: one last commit of what is stored (a failure only means a replay).
-        uncommitted.commit(consumer, backoff, shutdown).await;
+    }
+}
+
+/// The store write in flight, if any, and the positions it covers.
+#[derive(Default)]
+struct Writing(Option<(tokio::task::JoinHandle<bool>, Vec<Position>)>);
+
+impl Writing {
+    /// Starts writing `batch` (retried with backoff until stored or shut down).
+    fn start(
+        &mut self,
+        store: Arc<dyn AnalyticsStore>,
+        batch: Vec<Processed>,
+        positions: Vec<Position>,
+        mut backoff: Backoff,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let through = positions.clone();
+        let task = tokio::spawn(async move {
+            let write = || store.apply(batch.clone(), &through);
+            backoff.retry("store write", &mut shutdown, write).await.is_some()
+        });
+        self.0 = Some((task, positions));
+    }
+
+    /// Waits for the write in flight; its positions become committable. False if it
+    /// gave up (shutdown) or failed: nothing after it may be written or committed.
+    async fn settle(&mut self, uncommitted: &mut Uncommitted) -> bool {
+        let Some((task, positions)) = self.0.take() else { return true };
+        match task.await {
+            Ok(true) => {
+                uncommitted.add(&positions);
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "store write task failed");
+                false
+            }
+        }
     }
 }
 
