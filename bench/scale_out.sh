@@ -19,7 +19,10 @@
 # Per case it measures:
 #   ingest     `spendstream import` of BENCH_ENTRIES rows onto Kafka, and the
 #              time from its start until every row is counted in the reports
-#              (API-independent: Kafka -> processors -> ClickHouse)
+#              (API-independent: Kafka -> processors -> ClickHouse); once for
+#              one user, once split over BENCH_INGEST_USERS (8) users importing
+#              at once (one user's entries stay in one partition, so only many
+#              users spread over several process instances)
 #   post       POST /v1/expenses with wrk at 64 connections, then the time
 #              until every accepted entry is counted (API -> Kafka ->
 #              processors -> ClickHouse, sustained)
@@ -39,6 +42,7 @@ CASES=${BENCH_PROCESSES:-1 2}
 ENTRIES=${BENCH_ENTRIES:-100000}
 DURATION=${BENCH_DURATION:-20}
 PROBES=${BENCH_PROBES:-200}
+USERS=${BENCH_INGEST_USERS:-8}
 PARTITIONS=${BENCH_PARTITIONS:-6}
 PASSWORD="correct horse battery"
 KAFKA=127.0.0.1:9092
@@ -166,6 +170,45 @@ for P in $CASES; do
     log "$CASE ingest: import ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
     row "$CASE" "ingest: import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" "$rate entries/s" \
         "import ${imp} s" "all counted ${e2e} s" "-"
+
+    # The same volume from several users at once. One user's entries stay in one
+    # partition (their order matters), so only this spreads the work over every
+    # process instance.
+    PARTS=$LOGS/$CASE.parts
+    mkdir -p "$PARTS"
+    python3 - "$CSV" "$PARTS" "$USERS" <<'EOF'
+import sys
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(src) as f:
+    header = f.readline()
+    parts = [open(f"{out}/{i}.csv", "w") for i in range(n)]
+    for p in parts:
+        p.write(header)
+    for i, line in enumerate(f):
+        parts[i % n].write(line)
+    for p in parts:
+        p.close()
+EOF
+    TOKENS=()
+    for i in $(seq 0 $((USERS - 1))); do TOKENS+=("$(signup "u$i@$CASE.test")"); done
+    t0=$EPOCHREALTIME
+    IMPORTS=()
+    for i in $(seq 0 $((USERS - 1))); do
+        "$BIN" import --email "u$i@$CASE.test" "$PARTS/$i.csv" >"$LOGS/$CASE.import-u$i.log" 2>&1 &
+        IMPORTS+=($!)
+    done
+    for pid in "${IMPORTS[@]}"; do wait "$pid" || die "import of several users (see $LOGS/$CASE.import-u*.log)"; done
+    t_import=$EPOCHREALTIME
+    for i in $(seq 0 $((USERS - 1))); do
+        wait_total "${TOKENS[$i]}" "$(($(wc -l <"$PARTS/$i.csv") - 1))" 900
+    done
+    t_seen=$EPOCHREALTIME
+    imp=$(awk -v a="$t0" -v b="$t_import" 'BEGIN{printf "%.2f", b - a}')
+    e2e=$(awk -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
+    rate=$(awk -v n="$ENTRIES" -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
+    log "$CASE ingest, $USERS users at once: imports ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
+    row "$CASE" "ingest, $USERS users at once: import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" \
+        "$rate entries/s" "imports ${imp} s" "all counted ${e2e} s" "-"
 
     B=$(signup "b@$CASE.test")
     t0=$EPOCHREALTIME
