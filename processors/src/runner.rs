@@ -137,48 +137,31 @@ impl Runner {
         // store already holds.
         let mut uncommitted = Uncommitted::default();
         let mut writing = Writing::default();
-        self.batches(consumer, processor, backoff, shutdown, checkpoints, &mut uncommitted, &mut writing).await;
-        // Stopping: the write in flight, then one last commit of what is stored (a
-        // failure only means a replay).
-        if writing.settle(&mut uncommitted).await {
-            uncommitted.commit(consumer, backoff, shutdown).await;
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn batches(
-        &self,
-        consumer: &mut dyn LogConsumer,
-        processor: &mut Processor,
-        backoff: &mut Backoff,
-        shutdown: &mut watch::Receiver<bool>,
-        checkpoints: &mut Checkpoints,
-        uncommitted: &mut Uncommitted,
-        writing: &mut Writing,
-    ) {
         let mut since_checkpoint: u64 = 0;
         let mut last_change = Instant::now();
         let interval = Duration::from_secs(self.config.snapshot_interval_secs);
         let commit_every = Duration::from_millis(self.config.commit_interval_ms);
-        while !*shutdown.borrow() {
+        // Any stop inside (shutdown, a retry given up) leaves the loop for the last
+        // settle and commit below.
+        'batches: while !*shutdown.borrow() {
             let started = Instant::now();
             let polled = tokio::select! {
                 r = consumer.poll(self.config.batch_size, Duration::from_millis(250)) => r,
-                _ = shutdown.wait_for(|s| *s) => return,
+                _ = shutdown.wait_for(|s| *s) => break 'batches,
             };
             let records = match polled {
                 Ok(r) => r,
                 Err(e) => {
                     if !backoff.wait("poll", e.to_string(), shutdown).await {
-                        return;
+                        break 'batches;
                     }
                     continue;
                 }
             };
             if records.is_empty() {
                 // Idle: finish the write in flight and commit it.
-                if !writing.settle(uncommitted).await || !uncommitted.commit(consumer, backoff, shutdown).await {
-                    return;
+                if !writing.settle(&mut uncommitted).await || !uncommitted.commit(consumer, backoff, shutdown).await {
+                    break 'batches;
                 }
                 if since_checkpoint > 0 && last_change.elapsed() >= interval {
                     checkpoints.start(&self.store, &mut since_checkpoint);
@@ -193,12 +176,12 @@ impl Runner {
             let store = &self.store;
             let missing = processor.missing(&events);
             // A user read from the store must include the write in flight.
-            if !missing.is_empty() && !writing.settle(uncommitted).await {
-                return;
+            if !missing.is_empty() && !writing.settle(&mut uncommitted).await {
+                break 'batches;
             }
             for user in &missing {
                 let load = || processor.load(store.as_ref(), *user, now);
-                let Some(state) = backoff.retry("loading user state", shutdown, load).await else { return };
+                let Some(state) = backoff.retry("loading user state", shutdown, load).await else { break 'batches };
                 processor.insert(*user, state, &missing);
             }
             let loaded_at = Instant::now();
@@ -210,20 +193,20 @@ impl Runner {
                 let raised: Vec<Event> = out.alerts.iter().map(|a| Event::AlertRaised { alert: a.clone() }).collect();
                 let log = &self.log;
                 if backoff.retry("publishing alerts", shutdown, || log.append(raised.clone())).await.is_none() {
-                    return;
+                    break 'batches;
                 }
                 batch.extend(out.alerts.into_iter().map(Processed::Alert));
             }
             let processed_at = Instant::now();
             // Writes go one at a time, in order: this batch's starts once the previous
             // one is stored, and runs while the next batch is polled and processed.
-            if !writing.settle(uncommitted).await {
-                return;
+            if !writing.settle(&mut uncommitted).await {
+                break 'batches;
             }
             let stored_at = Instant::now();
             writing.start(store.clone(), batch, positions, Backoff::new(&self.config), shutdown.clone());
             if uncommitted.since.elapsed() >= commit_every && !uncommitted.commit(consumer, backoff, shutdown).await {
-                return;
+                break 'batches;
             }
             // Where a batch's time goes (RUST_LOG=spendstream_processors=debug).
             tracing::debug!(
@@ -242,6 +225,11 @@ impl Runner {
             if since_checkpoint >= self.config.snapshot_every_events {
                 checkpoints.start(&self.store, &mut since_checkpoint);
             }
+        }
+        // Stopping: the write in flight, then one last commit of what is stored (a
+        // failure only means a replay).
+        if writing.settle(&mut uncommitted).await {
+            uncommitted.commit(consumer, backoff, shutdown).await;
         }
     }
 }
