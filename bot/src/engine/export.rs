@@ -42,13 +42,12 @@ impl Engine {
         let bytes = w.into_inner().map_err(|e| EngineError::Internal(format!("csv: {e}")))?;
         let last = s.range.end.yesterday().unwrap_or(s.range.end);
         let count = entries.len().to_string();
-        let mut reply = Reply::text(self.texts.fill("export_done", &[("count", &count), ("title", &s.title)]));
-        reply.attachment = Some(Attachment {
+        let csv = Attachment {
             name: format!("spendstream-{}-{last}.csv", s.range.start),
             mime: "text/csv".to_owned(),
             bytes,
-        });
-        turn.replies.push(reply);
+        };
+        turn.replies.push(Reply::file(self.texts.fill("export_done", &[("count", &count), ("title", &s.title)]), csv));
         Ok(())
     }
 }

@@ -93,6 +93,11 @@ impl Reply {
     fn text(text: impl Into<String>) -> Self {
         Reply::new(text, Vec::new())
     }
+
+    /// A file with `caption` (may be empty).
+    fn file(caption: impl Into<String>, file: Attachment) -> Self {
+        Reply { text: caption.into(), buttons: Vec::new(), attachment: Some(file) }
+    }
 }
 
 /// A file a reply carries, such as an `/export` CSV.
@@ -794,11 +799,11 @@ impl Engine {
         };
         let image = Attachment { name: format!("report-{}.png", report.slug), mime: "image/png".into(), bytes: png };
         if report.text.chars().count() <= MAX_CAPTION {
-            turn.replies.push(Reply { text: report.text, buttons: Vec::new(), attachment: Some(image) });
+            turn.replies.push(Reply::file(report.text, image));
         } else {
             // Too long for a caption on Telegram or WhatsApp: the text, then the picture.
             turn.replies.push(Reply::text(report.text));
-            turn.replies.push(Reply { text: String::new(), buttons: Vec::new(), attachment: Some(image) });
+            turn.replies.push(Reply::file("", image));
         }
         Ok(())
     }
