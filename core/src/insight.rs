@@ -282,6 +282,18 @@ pub enum AlertRule {
 }
 
 impl AlertRule {
+    /// Every rule, in declaration order.
+    pub const ALL: [AlertRule; 8] = [
+        AlertRule::BudgetThreshold,
+        AlertRule::ProjectedOverspend,
+        AlertRule::UnusualAmount,
+        AlertRule::Velocity,
+        AlertRule::LowBalance,
+        AlertRule::LargeDebit,
+        AlertRule::NewMerchantLarge,
+        AlertRule::BillDue,
+    ];
+
     /// The snake_case name (`budget_threshold`).
     pub fn as_str(self) -> &'static str {
         match self {

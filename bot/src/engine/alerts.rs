@@ -13,18 +13,6 @@ use spendstream_core::period::local_date;
 /// Alerts shown at once.
 const SHOWN: usize = 5;
 
-/// Every rule, for `/alerts mute`.
-const RULES: [AlertRule; 8] = [
-    AlertRule::BudgetThreshold,
-    AlertRule::ProjectedOverspend,
-    AlertRule::UnusualAmount,
-    AlertRule::Velocity,
-    AlertRule::LowBalance,
-    AlertRule::LargeDebit,
-    AlertRule::NewMerchantLarge,
-    AlertRule::BillDue,
-];
-
 /// The sign shown before an alert of `severity`.
 pub(super) fn mark(severity: Severity) -> &'static str {
     match severity {
@@ -65,7 +53,7 @@ impl Engine {
             },
             "mute" | "unmute" => {
                 let wanted = arg.replace([' ', '-'], "_");
-                match RULES.iter().find(|r| r.as_str() == wanted) {
+                match AlertRule::ALL.iter().find(|r| r.as_str() == wanted) {
                     Some(rule) if verb == "mute" => {
                         if !pushes.muted.contains(rule) {
                             pushes.muted.push(*rule);
@@ -151,5 +139,5 @@ impl Engine {
 }
 
 fn rule_names() -> String {
-    RULES.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    AlertRule::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }
