@@ -106,6 +106,29 @@ pub async fn migrate(cfg: &KafkaConfig) -> Result<Vec<String>, LogError> {
 }
 
 impl KafkaEventLog {
+    /// A member of `group` on `topic`, committing by hand.
+    fn consumer_of(&self, topic: &str, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
+        let seeks = SeekOnAssign { topic: topic.to_owned(), pending: Default::default() };
+        let consumer: StreamConsumer<SeekOnAssign> = client_config(&self.cfg)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("fetch.wait.max.ms", "10")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .create_with_context(seeks.clone())
+            .map_err(unavailable)?;
+        consumer.subscribe(&[topic]).map_err(unavailable)?;
+        Ok(Box::new(KafkaConsumer {
+            consumer: Arc::new(consumer),
+            topic: topic.to_owned(),
+            seeks,
+            timeout: self.timeout(),
+        }))
+    }
+
     /// A producer for `cfg.brokers`. Connecting is lazy: a broker that is down
     /// shows as `Unavailable` on the first append or healthcheck.
     pub fn connect(cfg: &KafkaConfig) -> Result<Self, LogError> {
@@ -233,31 +256,6 @@ impl EventLog for KafkaEventLog {
 
     async fn healthcheck(&self) -> Result<(), LogError> {
         self.check_topics().await.map(|_| ())
-    }
-}
-
-impl KafkaEventLog {
-    /// A member of `group` on `topic`, committing by hand.
-    fn consumer_of(&self, topic: &str, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
-        let seeks = SeekOnAssign { topic: topic.to_owned(), pending: Default::default() };
-        let consumer: StreamConsumer<SeekOnAssign> = client_config(&self.cfg)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "1000")
-            .set("fetch.wait.max.ms", "10")
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .create_with_context(seeks.clone())
-            .map_err(unavailable)?;
-        consumer.subscribe(&[topic]).map_err(unavailable)?;
-        Ok(Box::new(KafkaConsumer {
-            consumer: Arc::new(consumer),
-            topic: topic.to_owned(),
-            seeks,
-            timeout: self.timeout(),
-        }))
     }
 }
 
