@@ -61,17 +61,7 @@ impl Api {
     }
 
     async fn wait_for(&self, method: &str, n: usize) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let notified = self.changed.notified();
-            let calls = self.calls(method);
-            if calls.len() >= n {
-                return calls;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("{method} called {} times, not {n}: {:#?}", calls.len(), self.calls.lock().unwrap());
-            }
-        }
+        self.wait_until(method, |calls| calls.len() >= n).await
     }
 }
 
