@@ -28,6 +28,9 @@
 #              processors -> ClickHouse, sustained)
 #   freshness  one entry at a time, POST -> counted in the monthly report,
 #              under a background POST load
+#   cold read  one at a time for the user with BENCH_ENTRIES: POST, then GET
+#              the list and the month's report (bench/cold_read.py); every
+#              write moves the user's version, so no cache answers these
 #   report / list  GET at 64 connections for the user with BENCH_ENTRIES
 # Results go to bench/SCALE_OUT_RESULTS.md; every process is stopped on exit.
 set -euo pipefail
@@ -232,6 +235,15 @@ EOF
     eval "$(sed 's/^BENCH //; s/\([a-z0-9_]*\)=/F_\1=/g' <<<"$line")"
     row "$CASE" "freshness: POST -> counted in the monthly report, under a POST load of 8 conns" "1" "-" \
         "$F_p50_ms ms" "$F_p99_ms ms" "missing $F_missing"
+
+    # Reads right after a write (no cache can answer): what a user waits for after
+    # adding an expense.
+    line=$(python3 "$BENCH_DIR/cold_read.py" "$BASE" "$A" --probes "$PROBES" --date "$(date -u +%F)") || die "cold read"
+    log "$CASE cold read: ${line#BENCH }"
+    eval "$(sed 's/^BENCH //; s/\([a-z0-9_]*\)=/C_\1=/g' <<<"$line")"
+    row "$CASE" "POST /v1/expenses alone, $ENTRIES entries (answered once processed)" "1" "-" "$C_post_p50_ms ms" "$C_post_p99_ms ms" "0"
+    row "$CASE" "GET list (limit 50) right after that POST" "1" "-" "$C_list_p50_ms ms" "$C_list_p99_ms ms" "0"
+    row "$CASE" "GET monthly report right after that POST" "1" "-" "$C_report_p50_ms ms" "$C_report_p99_ms ms" "0"
 
     wrk_line "GET monthly report, $ENTRIES entries" 64 get "$BASE/v1/reports?period=month&date=2025-06-15" "$A"
     wrk_line "GET list (limit 50), $ENTRIES entries" 64 get "$BASE/v1/expenses?limit=50" "$A"
