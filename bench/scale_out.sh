@@ -11,7 +11,8 @@
 # Knobs (environment): BENCH_PROCESSES ("1 2": the cases, by number of process
 # instances), BENCH_ENTRIES (100000, imported for the report/list user),
 # BENCH_DURATION (seconds per measured wrk run, 20), BENCH_PROBES (200
-# freshness probes), BENCH_PARTITIONS (6), BENCH_SKIP_BUILD=1, BENCH_WORK,
+# freshness probes), BENCH_PARTITIONS (6), BENCH_BATCH_SIZE (5000, the
+# processors' batch_size, as in config/scale-out.toml), BENCH_SKIP_BUILD=1, BENCH_WORK,
 # BENCH_BIN (the binary; default the release build), BENCH_RUST_LOG (warn;
 # e.g. "warn,spendstream_processors=debug,spendstream_backends=debug" logs
 # where each processor batch's time goes, into the run's *.process*.err).
@@ -97,7 +98,8 @@ case_env() {
         SPENDSTREAM__KAFKA__TOPIC_PREFIX="bench-$1." SPENDSTREAM__KAFKA__PARTITIONS=$PARTITIONS \
         SPENDSTREAM__CLICKHOUSE__URL=$CLICKHOUSE SPENDSTREAM__CLICKHOUSE__DATABASE="bench_$1" \
         SPENDSTREAM__STORAGE__DATA_DIR="$LOGS/$1.data" SPENDSTREAM__AUTH__JWT_SECRET="bench-secret-$RUN_ID-0123456789abcdef" \
-        SPENDSTREAM__AUTH__ACCESS_TOKEN_TTL_SECS=86400 SPENDSTREAM__SERVER__LISTEN=127.0.0.1:0 RUST_LOG=${BENCH_RUST_LOG:-warn}
+        SPENDSTREAM__AUTH__ACCESS_TOKEN_TTL_SECS=86400 SPENDSTREAM__SERVER__LISTEN=127.0.0.1:0 RUST_LOG=${BENCH_RUST_LOG:-warn} \
+        SPENDSTREAM__PROCESSORS__BATCH_SIZE=${BENCH_BATCH_SIZE:-5000}
 }
 
 signup() { # email -> token
