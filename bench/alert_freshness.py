@@ -19,24 +19,16 @@ Standard library only; run the background load (hey) beside it.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import threading
 import time
-import urllib.parse
 import uuid
 
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return float("nan")
-    i = min(len(sorted_values) - 1, max(0, int(round(q * (len(sorted_values) - 1)))))
-    return sorted_values[i]
+from probe import connect, percentile
 
 
-def probe(host, port, token, results, lock, amount):
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+def probe(url, token, results, lock, amount):
+    conn, head = connect(url, token)
     merchant = f"Probe Jeweller {uuid.uuid4().hex[:10]}"
     body = json.dumps({"amount": amount, "merchant": merchant})
     t0 = time.perf_counter()
@@ -72,7 +64,6 @@ def main():
     ap.add_argument("--rate", type=float, default=20.0, help="probes started per second")
     ap.add_argument("--amount", default="60000", help="above alerts.new_merchant_large for the user's currency")
     a = ap.parse_args()
-    u = urllib.parse.urlparse(a.url)
     results, lock, threads = [], threading.Lock(), []
     start = time.perf_counter()
     for i in range(a.probes):
@@ -80,7 +71,7 @@ def main():
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        t = threading.Thread(target=probe, args=(u.hostname, u.port, a.tokens[i % len(a.tokens)], results, lock, a.amount))
+        t = threading.Thread(target=probe, args=(a.url, a.tokens[i % len(a.tokens)], results, lock, a.amount))
         t.start()
         threads.append(t)
     for t in threads:

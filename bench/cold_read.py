@@ -17,17 +17,10 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import time
-import urllib.parse
 
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return float("nan")
-    i = min(len(sorted_values) - 1, max(0, int(round(q * (len(sorted_values) - 1)))))
-    return sorted_values[i]
+from probe import connect, percentile
 
 
 def main() -> None:
@@ -37,9 +30,7 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=200)
     ap.add_argument("--date", required=True, help="YYYY-MM-DD of the probe entries and the report")
     args = ap.parse_args()
-    u = urllib.parse.urlparse(args.url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    head = {"Authorization": f"Bearer {args.token}", "Content-Type": "application/json"}
+    conn, head = connect(args.url, args.token)
     report = f"/v1/reports?period=month&date={args.date}"
 
     def call(method: str, path: str, body: str | None, want: int) -> tuple[float, dict]:
