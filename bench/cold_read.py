@@ -9,6 +9,9 @@ API answers once it is processed), then GET the first page of the list
 neither read can come from the cache: both are computed by the store. Checks
 that the list's first entry is the one just posted (newest first) and that the
 report counts one more entry than before.
+The probes are dated --date from 00:00:00Z on, one second apart: the user
+must have no other entry later than that (the bench's user has none after
+2026-11-01), or the list check fails.
 Prints one line: BENCH probes=... post_p50_ms=... post_p99_ms=...
 list_p50_ms=... list_p99_ms=... report_p50_ms=... report_p99_ms=...
 Standard library only.
@@ -58,7 +61,10 @@ def main() -> None:
         lists.append(took)
         first = page["entries"][0]["id"] if page["entries"] else None
         if first != made["id"]:
-            raise SystemExit(f"probe {i}: the list starts with {first}, not the entry just posted ({made['id']})")
+            raise SystemExit(
+                f"probe {i}: the list starts with {first}, not the entry just posted ({made['id']}); "
+                "does the user have entries later than the probes?"
+            )
         took, rep = call("GET", report, None, 200)
         reports.append(took)
         if rep["count"] != count + 1:

@@ -37,7 +37,7 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 const POLL_EVERY: Duration = Duration::from_millis(10);
 /// Look-back windows of `list`, in days, before it reads the whole history.
 const LIST_WINDOWS_DAYS: [i64; 3] = [8, 64, 512];
-/// Ids per `IN (…)` list, well under the server's query size limit.
+/// Ids per lookup query (one array literal), well under the server's query size limit.
 const IDS_PER_QUERY: usize = 1000;
 
 /// Most users asked about in one version query.
