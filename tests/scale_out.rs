@@ -1,8 +1,9 @@
 //! The scale-out pipeline as separate processes on the real engines: events on
 //! Kafka (tansu in CI), `spendstream process` writing to ClickHouse.
 //!
-//! Exactly-once effect: 100,000 entries and 10,000 removals across 200 users
-//! are appended while the processor is killed with SIGKILL at random moments
+//! Exactly-once effect: 100,000 entries (about a fifth of them in import
+//! records of up to 50 entries) and 10,000 removals across 200 users are
+//! appended while the processor is killed with SIGKILL at random moments
 //! (at least 5 times) and restarted; after it drains, every user's monthly
 //! totals per category equal the ground truth computed here from the input.
 //! Then a second processor group replays every partition from offset 0 and
@@ -153,34 +154,47 @@ fn input(rng: &mut Rng, entries: usize, removals: usize) -> (Vec<UserId>, Vec<Ev
     let mut live: Vec<Entry> = Vec::with_capacity(entries);
     let mut removed = std::collections::HashSet::new();
     let remove_every = entries / removals;
-    for i in 0..entries {
+    let mut i = 0;
+    while i < entries {
         let user = users[rng.below(USERS as u64) as usize];
-        let occurred_at = year_start + jiff::SignedDuration::from_secs(rng.below(330 * 86_400) as i64);
-        let entry = Entry {
-            id: EntryId::random(),
-            user_id: user,
-            kind: if rng.below(20) == 0 { EntryKind::Income } else { EntryKind::Expense },
-            amount: Money { minor: 100 + rng.below(500_000) as i64, currency: inr },
-            occurred_at,
-            merchant: Some(format!("Merchant {}", rng.below(50))),
-            note: None,
-            user_category: Some(CategoryId(CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize].into())),
-            source: Source::Manual,
-            created_at: Timestamp::now(),
-            origin: None,
-        };
-        events.push(Event::EntryAdded { entry: entry.clone() });
-        live.push(entry);
-        if i % remove_every == remove_every - 1 {
-            // Remove a random earlier entry that is still live.
-            let victim = &live[rng.below(live.len() as u64) as usize];
-            if removed.insert(victim.id) {
-                events.push(Event::EntryRemoved {
-                    user_id: victim.user_id,
-                    entry_id: victim.id,
-                    removed_at: Timestamp::now(),
-                });
+        // Now and then an import: up to 50 entries of the user in one record.
+        let n = if rng.below(100) == 0 { 1 + rng.below(50) as usize } else { 1 };
+        let mut batch = Vec::with_capacity(n);
+        for _ in 0..n.min(entries - i) {
+            let occurred_at = year_start + jiff::SignedDuration::from_secs(rng.below(330 * 86_400) as i64);
+            batch.push(Entry {
+                id: EntryId::random(),
+                user_id: user,
+                kind: if rng.below(20) == 0 { EntryKind::Income } else { EntryKind::Expense },
+                amount: Money { minor: 100 + rng.below(500_000) as i64, currency: inr },
+                occurred_at,
+                merchant: Some(format!("Merchant {}", rng.below(50))),
+                note: None,
+                user_category: Some(CategoryId(CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize].into())),
+                source: if n > 1 { Source::Import } else { Source::Manual },
+                created_at: Timestamp::now(),
+                origin: None,
+            });
+        }
+        live.extend(batch.iter().cloned());
+        if n > 1 {
+            events.push(Event::EntriesAdded { user_id: user, entries: batch });
+        } else {
+            events.extend(batch.into_iter().map(|entry| Event::EntryAdded { entry }));
+        }
+        for _ in 0..n.min(entries - i) {
+            if i % remove_every == remove_every - 1 {
+                // Remove a random earlier entry that is still live.
+                let victim = &live[rng.below(live.len() as u64) as usize];
+                if removed.insert(victim.id) {
+                    events.push(Event::EntryRemoved {
+                        user_id: victim.user_id,
+                        entry_id: victim.id,
+                        removed_at: Timestamp::now(),
+                    });
+                }
             }
+            i += 1;
         }
     }
     let zone_of: HashMap<UserId, &str> = users.iter().enumerate().map(|(i, u)| (*u, ZONES[i % 2])).collect();

@@ -321,16 +321,8 @@ impl KafkaConsumer {
 
     fn record(&self, m: &rdkafka::message::BorrowedMessage<'_>) -> Option<Record> {
         let position = Position { partition: m.partition() as u32, offset: m.offset() as u64 };
-        let payload = m.payload().unwrap_or_default();
-        match serde_json::from_slice(payload) {
-            Ok(event) => Some(Record { position, event }),
-            Err(e) => {
-                // A record this build cannot read is data, not a crash: skip it loudly.
-                crate::SKIPPED_RECORDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::error!(partition = m.partition(), offset = m.offset(), error = %e, "skipping undecodable event");
-                None
-            }
-        }
+        let event = crate::decode_event(m.payload().unwrap_or_default(), position.partition, position.offset)?;
+        Some(Record { position, event })
     }
 }
 
@@ -338,9 +330,9 @@ impl KafkaConsumer {
 impl LogConsumer for KafkaConsumer {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, LogError> {
         let consumer = self.consumer.clone();
-        let mut out = Vec::new();
+        let (mut out, mut weight) = (Vec::new(), 0);
         let deadline = tokio::time::Instant::now() + wait;
-        while out.len() < max {
+        while weight < max {
             let next = if out.is_empty() {
                 tokio::time::timeout_at(deadline, consumer.recv()).await
             } else {
@@ -357,6 +349,7 @@ impl LogConsumer for KafkaConsumer {
                 }
                 Ok(Ok(m)) => {
                     if let Some(r) = self.record(&m) {
+                        weight += r.event.weight();
                         out.push(r);
                     }
                 }

@@ -33,3 +33,20 @@ use std::sync::atomic::AtomicU64;
 
 /// Log records skipped because they could not be decoded (dead letters).
 pub static SKIPPED_RECORDS: AtomicU64 = AtomicU64::new(0);
+
+/// A log record's event, or `None` (logged, counted in [`SKIPPED_RECORDS`])
+/// when this build cannot read it or it fails [`Event::check`]: a bad record
+/// is data, not a crash.
+fn decode_event(payload: &[u8], partition: u32, offset: u64) -> Option<spendstream_core::Event> {
+    let decoded = serde_json::from_slice::<spendstream_core::Event>(payload)
+        .map_err(|e| e.to_string())
+        .and_then(|event| event.check().map(|()| event));
+    match decoded {
+        Ok(event) => Some(event),
+        Err(error) => {
+            SKIPPED_RECORDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(partition, offset, %error, "skipping undecodable event");
+            None
+        }
+    }
+}

@@ -76,8 +76,10 @@ pub trait EventLog: Send + Sync {
 /// A consumer in a group; one task owns it.
 #[async_trait]
 pub trait LogConsumer: Send {
-    /// Up to `max` records after the current position; waits up to `wait`
-    /// for new ones and returns an empty batch if none came.
+    /// Records after the current position worth up to `max` events (see
+    /// [`Event::weight`](crate::Event::weight)); the last one may go past `max`,
+    /// and one record always fits. Waits up to `wait` for new ones and returns
+    /// an empty batch if none came.
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, LogError>;
     /// Durably records that every record up to and including `through` is processed.
     async fn commit(&mut self, through: &[Position]) -> Result<(), LogError>;

@@ -235,8 +235,8 @@ pub struct Insights {
 /// What one event turned into.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The store change (none for events the store ignores).
-    pub processed: Option<Processed>,
+    /// The store changes, in order (one per entry of an `EntriesAdded`).
+    pub processed: Vec<Processed>,
     /// Alerts raised, new for this user.
     pub alerts: Vec<Alert>,
 }
@@ -266,15 +266,24 @@ impl Insights {
                 let processed = self.categorise(state, entry, &key);
                 let alerts = self.on_entry(state, &processed, &key, raised_at);
                 state.track(&processed, key, &self.alerts);
-                Outcome { processed: Some(Processed::Added(processed)), alerts }
+                Outcome { processed: vec![Processed::Added(processed)], alerts }
+            }
+            Event::EntriesAdded { entries, .. } => {
+                let mut out = Outcome { processed: Vec::with_capacity(entries.len()), alerts: Vec::new() };
+                for entry in entries {
+                    let o = self.process(state, Event::EntryAdded { entry }, raised_at);
+                    out.processed.extend(o.processed);
+                    out.alerts.extend(o.alerts);
+                }
+                out
             }
             Event::EntryRemoved { user_id, entry_id, removed_at } => {
                 state.untrack(entry_id);
-                Outcome { processed: Some(Processed::Removed { user_id, entry_id, removed_at }), alerts: vec![] }
+                Outcome { processed: vec![Processed::Removed { user_id, entry_id, removed_at }], alerts: vec![] }
             }
             Event::SettingsChanged { user_id, settings } => {
                 state.set_settings(&settings);
-                Outcome { processed: Some(Processed::Settings { user_id, settings }), alerts: vec![] }
+                Outcome { processed: vec![Processed::Settings { user_id, settings }], alerts: vec![] }
             }
             Event::EntryRecategorised { user_id, entry_id, category, apply_to_past, at, merchant } => {
                 state.recategorise(entry_id, &category, CategorySource::User);
@@ -305,13 +314,13 @@ impl Insights {
                     }
                 }
                 Outcome {
-                    processed: Some(Processed::Recategorised {
+                    processed: vec![Processed::Recategorised {
                         user_id,
                         entry_id,
                         category,
                         learned: learned.map(|r| (learned_reason(&r), r)),
                         apply_to_past,
-                    }),
+                    }],
                     alerts: vec![],
                 }
             }
@@ -319,15 +328,15 @@ impl Insights {
                 state.budgets.insert(budget.id, budget.clone());
                 let date = local_date(budget.updated_at, &state.tz);
                 let alerts = self.budget_alerts(state, &budget, date, budget.updated_at, None, raised_at);
-                Outcome { processed: Some(Processed::BudgetSet(budget)), alerts }
+                Outcome { processed: vec![Processed::BudgetSet(budget)], alerts }
             }
             Event::BudgetRemoved { user_id, budget_id, .. } => {
                 state.budgets.remove(&budget_id);
-                Outcome { processed: Some(Processed::BudgetRemoved { user_id, budget_id }), alerts: vec![] }
+                Outcome { processed: vec![Processed::BudgetRemoved { user_id, budget_id }], alerts: vec![] }
             }
             Event::AlertRaised { alert } => {
                 state.fired.insert(alert.id);
-                Outcome { processed: Some(Processed::Alert(alert)), alerts: vec![] }
+                Outcome { processed: vec![Processed::Alert(alert)], alerts: vec![] }
             }
             Event::BillReminder { bill, reminded_at } => {
                 if bill.status == BillStatus::Due {
@@ -336,16 +345,16 @@ impl Insights {
                     state.bills.remove(&bill.id);
                 }
                 let alerts = self.bill_alert(state, &bill, reminded_at, None, raised_at);
-                Outcome { processed: Some(Processed::Bill(bill)), alerts }
+                Outcome { processed: vec![Processed::Bill(bill)], alerts }
             }
             Event::BillsSettled { user_id, bill_ids, .. } => {
                 for id in &bill_ids {
                     state.bills.remove(id);
                 }
-                Outcome { processed: Some(Processed::BillsSettled { user_id, bill_ids }), alerts: vec![] }
+                Outcome { processed: vec![Processed::BillsSettled { user_id, bill_ids }], alerts: vec![] }
             }
             Event::AlertAcknowledged { user_id, alert_id, at } => {
-                Outcome { processed: Some(Processed::AlertAcked { user_id, alert_id, at }), alerts: vec![] }
+                Outcome { processed: vec![Processed::AlertAcked { user_id, alert_id, at }], alerts: vec![] }
             }
         }
     }

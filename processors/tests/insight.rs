@@ -85,8 +85,8 @@ impl World {
     fn spend(&mut self, amount: &str, merchant: &str, at: &str) -> (ProcessedEntry, Vec<Alert>) {
         let e = self.entry(amount, merchant, at);
         let out = self.send(Event::EntryAdded { entry: e });
-        match out.processed {
-            Some(Processed::Added(p)) => (p, out.alerts),
+        match <[Processed; 1]>::try_from(out.processed) {
+            Ok([Processed::Added(p)]) => (p, out.alerts),
             other => panic!("expected an added entry, got {other:?}"),
         }
     }
@@ -125,8 +125,8 @@ fn a_correction_teaches_the_merchant_and_explains_itself() {
         at: ts("2026-11-03T10:00:00Z"),
         merchant: first.entry.merchant.clone(),
     });
-    match out.processed {
-        Some(Processed::Recategorised { learned: Some((reason, rule)), apply_to_past: true, .. }) => {
+    match out.processed.as_slice() {
+        [Processed::Recategorised { learned: Some((reason, rule)), apply_to_past: true, .. }] => {
             assert_eq!(rule.merchant_key, "blue tokai roasters");
             assert!(reason.contains(&first.entry.id.to_string()), "{reason}");
         }
@@ -140,8 +140,8 @@ fn a_correction_teaches_the_merchant_and_explains_itself() {
     // A category the user sets on an entry still wins over the learned rule.
     let mut e = w.entry("100", "Blue Tokai Roasters", "2026-11-06T05:00:00Z");
     e.user_category = Some(CategoryId("groceries".into()));
-    match w.send(Event::EntryAdded { entry: e }).processed {
-        Some(Processed::Added(p)) => {
+    match w.send(Event::EntryAdded { entry: e }).processed.as_slice() {
+        [Processed::Added(p)] => {
             assert_eq!(p.category.as_str(), "groceries");
             assert_eq!(p.category_source, CategorySource::User);
         }
@@ -442,10 +442,10 @@ fn a_bill_reminded_early_is_announced_when_a_later_entry_comes_near_the_due_date
     for b in [&early, &paid] {
         let out = w.send(Event::BillReminder { bill: b.clone(), reminded_at: ts("2026-11-02T04:00:00Z") });
         assert!(out.alerts.is_empty(), "23 days ahead: {:?}", out.alerts);
-        assert!(matches!(out.processed, Some(Processed::Bill(_))), "the store keeps it for later");
+        assert!(matches!(out.processed.as_slice(), [Processed::Bill(_)]), "the store keeps it for later");
     }
     let out = w.send(Event::BillsSettled { user_id: w.user, bill_ids: vec![paid.id], entry_id: EntryId(Uuid::nil()) });
-    assert!(matches!(out.processed, Some(Processed::BillsSettled { .. })));
+    assert!(matches!(out.processed.as_slice(), [Processed::BillsSettled { .. }]));
     let (_, a) = w.spend("100", "Chai Point", "2026-11-10T04:00:00Z");
     assert!(a.is_empty(), "15 days ahead: {a:?}");
     let (_, a) = w.spend("100", "Chai Point", "2026-11-21T04:00:00Z");
@@ -453,4 +453,30 @@ fn a_bill_reminded_early_is_announced_when_a_later_entry_comes_near_the_due_date
     assert_eq!(a[0].subject, early.id.to_string());
     let (_, a) = w.spend("100", "Chai Point", "2026-11-22T04:00:00Z");
     assert!(a.is_empty(), "once: {a:?}");
+}
+
+#[test]
+fn an_import_record_is_processed_as_its_entries_one_by_one() {
+    let spends = [
+        ("3000", "Swiggy", "2026-11-02T08:00:00Z"),
+        ("2500", "Zomato", "2026-11-03T08:00:00Z"),
+        ("450", "Uber", "2026-11-03T09:00:00Z"),
+        ("2800", "Swiggy", "2026-11-04T08:00:00Z"),
+        ("2000", "Swiggy", "2026-11-05T08:00:00Z"),
+    ];
+    let (mut alone, mut imported) = (World::new(), World::new());
+    for w in [&mut alone, &mut imported] {
+        w.budget(Some("food_dining"), BudgetPeriod::Month, 1, "10000", "2026-11-01T00:00:00Z");
+    }
+    let entries: Vec<Entry> = spends.iter().map(|(a, m, t)| imported.entry(a, m, t)).collect();
+    let mut want = Outcome::default();
+    for e in &entries {
+        let o = alone.send(Event::EntryAdded { entry: e.clone() });
+        want.processed.extend(o.processed);
+        want.alerts.extend(o.alerts);
+    }
+    assert!(!want.alerts.is_empty(), "the spends cross budget levels");
+    let got = imported.send(Event::EntriesAdded { user_id: imported.user, entries });
+    assert_eq!(got.processed, want.processed);
+    assert_eq!(got.alerts, want.alerts);
 }

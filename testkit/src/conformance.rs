@@ -341,6 +341,31 @@ where
             assert!(all.insert(p), "position handed out twice");
         }
     }
+    // A record of many entries (an import) weighs as many events: a poll stops
+    // once it holds `max` events' worth (the last record may go past it).
+    let chunks: Vec<Event> = (0..3)
+        .map(|i| Event::EntriesAdded {
+            user_id: b,
+            entries: (0..4).map(|j| entry(b, 10 * i + j + 1, "2026-10-04T10:00:00Z")).collect(),
+        })
+        .collect();
+    let at = log.append(chunks.clone()).await.expect("append");
+    assert_eq!(at.len(), 3, "one position per record");
+    let mut imports = log.consumer(&group).await.expect("consumer");
+    imports.seek(at[0]).await.expect("seek");
+    let mut read = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while read.len() < chunks.len() && tokio::time::Instant::now() < deadline {
+        let batch = imports.poll(5, Duration::from_millis(500)).await.expect("poll");
+        if let Some((_, head)) = batch.split_last() {
+            let before_last: usize = head.iter().map(|r| r.event.weight()).sum();
+            assert!(before_last < 5, "a poll of 5 went on past {before_last} events");
+        }
+        read.extend(batch.into_iter().filter(|r| r.position.partition == at[0].partition && r.position >= at[0]));
+    }
+    let read: Vec<Event> = read.into_iter().map(|r| r.event).collect();
+    assert_eq!(read, chunks, "records of many entries come back whole and in order");
+    drop(imports);
     // Acknowledged events survive reopening.
     drop(log);
     let log = reopen().await;
@@ -349,10 +374,10 @@ where
     // Joining a group takes a moment on a broker: read until everything came,
     // or until the log has been quiet for a while after it started answering.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while count < 56 && tokio::time::Instant::now() < deadline {
+    while count < 59 && tokio::time::Instant::now() < deadline {
         count += fresh.poll(1000, Duration::from_millis(500)).await.expect("poll").len();
     }
-    assert!(count >= 56, "every acknowledged event is still there ({count})");
+    assert!(count >= 59, "every acknowledged record is still there ({count})");
 }
 
 /// The next record of `partition` that `c` returns (other partitions' records

@@ -7,6 +7,7 @@
 //! use their own connections and are woken by a watch channel.
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use spendstream_core::Event;
 use spendstream_core::ports::{EventLog, LogConsumer, LogError, Position, Record};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -248,24 +249,21 @@ impl LogConsumer for EmbeddedConsumer {
             // by another process (e.g. `spendstream import`).
             let _ = tokio::time::timeout(wait, high.changed()).await;
         }
-        let rows = sqlx::query("SELECT offset, payload FROM events WHERE offset >= ? ORDER BY offset LIMIT ?")
+        // Streamed: records of many events each (imports) fill the batch
+        // before `max` rows are read.
+        let mut rows = sqlx::query("SELECT offset, payload FROM events WHERE offset >= ? ORDER BY offset LIMIT ?")
             .bind(self.next as i64)
             .bind(max as i64)
-            .fetch_all(&self.log.readers)
-            .await
-            .map_err(unavailable)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+            .fetch(&self.log.readers);
+        let (mut out, mut weight) = (Vec::new(), 0);
+        while weight < max {
+            let Some(row) = rows.try_next().await.map_err(unavailable)? else { break };
             let offset: i64 = row.try_get(0).map_err(unavailable)?;
             let payload: &str = row.try_get(1).map_err(unavailable)?;
             self.next = offset as u64 + 1;
-            match serde_json::from_str(payload) {
-                Ok(event) => out.push(Record { position: Position { partition: 0, offset: offset as u64 }, event }),
-                Err(e) => {
-                    // A record this build cannot read is data, not a crash: skip it loudly.
-                    crate::SKIPPED_RECORDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::error!(offset, error = %e, "skipping undecodable event");
-                }
+            if let Some(event) = crate::decode_event(payload.as_bytes(), 0, offset as u64) {
+                weight += event.weight();
+                out.push(Record { position: Position { partition: 0, offset: offset as u64 }, event });
             }
         }
         Ok(out)
