@@ -2,13 +2,15 @@
 //! with the same validation as the API. A running server picks them up.
 
 use anyhow::{Context, bail};
-use spendstream_api::import::{Refused, csv_events};
+use spendstream_api::import::{ENTRIES_PER_RECORD, Refused, csv_entries, records};
 use spendstream_backends::wiring;
-use spendstream_core::Config;
+use spendstream_core::{Config, EntryId};
 use std::io::Read;
 use std::path::Path;
 
-const BATCH: usize = 5000;
+/// Entries per append: the log is handed this many at once, and a failure
+/// loses nothing of what an earlier append stored.
+const BATCH: usize = 200 * ENTRIES_PER_RECORD;
 
 /// Imports `file` (or stdin for `-`) for the account `email`.
 pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<()> {
@@ -24,9 +26,9 @@ pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<
         Box::new(std::fs::File::open(file).with_context(|| file.display().to_string())?)
     };
     let (mut batch, mut total, mut errors) = (Vec::with_capacity(BATCH), 0usize, 0usize);
-    for event in csv_events(&config, &user, std::io::BufReader::new(input)) {
-        match event {
-            Ok(event) => batch.push(event),
+    for entry in csv_entries(&config, &user, std::io::BufReader::new(input), |_| EntryId::random()) {
+        match entry {
+            Ok(entry) => batch.push(entry),
             Err(Refused { line, reason }) => {
                 eprintln!("line {line}: {reason}");
                 errors += 1;
@@ -35,11 +37,11 @@ pub async fn import(config: Config, email: &str, file: &Path) -> anyhow::Result<
         }
         if batch.len() == BATCH {
             total += batch.len();
-            ports.log.append(std::mem::take(&mut batch)).await?;
+            ports.log.append(records(user.id, std::mem::take(&mut batch))).await?;
         }
     }
     total += batch.len();
-    ports.log.append(batch).await?;
+    ports.log.append(records(user.id, batch)).await?;
     println!("imported {total} entries for {email}; {errors} rows refused");
     if errors > 0 && total == 0 {
         bail!("nothing imported");

@@ -117,6 +117,16 @@ pub struct NewEntry {
     pub category: Option<String>,
 }
 
+/// What `POST /v1/expenses/import` stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Rows stored. A row imported before is counted again but kept once.
+    pub imported: usize,
+    /// Whether the processors took every row in before this answer (within
+    /// `api.read_your_writes_ms`): reports and lists already count them.
+    pub processed: bool,
+}
+
 /// An entry as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntryView {

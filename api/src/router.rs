@@ -27,6 +27,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me::get_me).patch(me::patch_me))
         .route("/v1/link-codes", post(chats::create_link_code))
         .route("/v1/expenses", post(expenses::create).get(expenses::list))
+        .route(
+            "/v1/expenses/import",
+            post(expenses::import).layer(DefaultBodyLimit::max(state.config.api.import_max_bytes)),
+        )
         .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove).patch(expenses::recategorise))
         .route("/v1/budgets", post(insight::create).get(insight::list))
         .route("/v1/budgets/{id}", get(insight::get_one).patch(insight::patch).delete(insight::remove))

@@ -495,3 +495,78 @@ async fn restart_keeps_everything() {
     assert_eq!(before, after);
     assert_eq!(after["count"], 20);
 }
+
+fn csv_request(path: &str, token: &str, content_type: &str, body: String) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn csv_import_is_all_or_nothing_and_safe_to_send_again() {
+    let app = TestApp::spawn_with(|c| c.api.import_max_bytes = 64 * 1024).await;
+    let (tok, _) = app.signup("csv@example.com", "Asia/Kolkata").await;
+    // 250 rows: three log records of up to 100 entries. Noon IST on a day of October.
+    let mut csv = String::from("occurred_at,amount,currency,merchant,note,category,kind,id\n");
+    let (mut spent, mut earned) = (0i64, 0i64);
+    for i in 0..250i64 {
+        let minor = 1000 + i * 7;
+        let day = 1 + i % 28;
+        if i % 50 == 49 {
+            csv.push_str(&format!(
+                "2026-10-{day:02}T06:30:00Z,{}.{:02},INR,Acme Payroll,salary,,income,\n",
+                minor / 100,
+                minor % 100
+            ));
+            earned += minor;
+        } else {
+            csv.push_str(&format!("2026-10-{day:02}T06:30:00Z,{}.{:02},INR,Swiggy,,,,\n", minor / 100, minor % 100));
+            spent += minor;
+        }
+    }
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", csv.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["imported"], 250);
+    assert_eq!(r.body["processed"], true, "answered once the processors took every row in");
+    let month = app.call("GET", "/v1/reports?period=month&date=2026-10-15", Some(&tok), None).await;
+    assert_eq!(month.body["count"], 250, "{}", month.body);
+    assert_eq!(month.body["spent"]["minor"], spent);
+    assert_eq!(month.body["income"]["minor"], earned, "{}", month.body);
+    let list = app.call("GET", "/v1/expenses?limit=1&q=Swiggy", Some(&tok), None).await;
+    assert_eq!(list.body["entries"][0]["category"], "food_dining", "{}", list.body);
+    assert_eq!(list.body["entries"][0]["source"], "import", "{}", list.body);
+
+    // The same file again (a retry after a lost answer) stores nothing twice.
+    let again = app.send(csv_request("/v1/expenses/import", &tok, "text/csv; charset=utf-8", csv.clone())).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    let month = app.call("GET", "/v1/reports?period=month&date=2026-10-15", Some(&tok), None).await;
+    assert_eq!(month.body["count"], 250, "{}", month.body);
+    assert_eq!(month.body["spent"]["minor"], spent);
+
+    // One bad row: nothing of the file is stored, and the answer names the line.
+    let bad = "occurred_at,amount,merchant\n2026-10-02,12.50,Uber\n2026-10-03,twelve,Uber\n2026-10-04,9,Uber,extra\n";
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", bad.into())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("2 of 3 rows refused, nothing imported"), "{message}");
+    assert!(message.contains("line 3: amount"), "{message}");
+    assert!(message.contains("line 4:"), "{message}");
+    let uber = app.call("GET", "/v1/expenses?q=Uber", Some(&tok), None).await;
+    assert_eq!(uber.body["entries"].as_array().unwrap().len(), 0, "{}", uber.body);
+
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "application/json", csv.clone())).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", "occurred_at,amount\n".into())).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let big = csv.repeat(8);
+    assert!(big.len() > 64 * 1024);
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", big)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("65536"), "{}", r.body);
+    let r = app.send(csv_request("/v1/expenses/import", "not.a.token", "text/csv", csv)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

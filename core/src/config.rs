@@ -225,6 +225,8 @@ pub struct ApiConfig {
     pub idempotency_ttl_secs: u64,
     /// Users whose serialized reports an API process keeps (0: no cache).
     pub report_cache_users: usize,
+    /// Largest CSV `POST /v1/expenses/import` takes, in bytes.
+    pub import_max_bytes: usize,
 }
 
 /// `[processors]`
@@ -233,7 +235,7 @@ pub struct ApiConfig {
 pub struct ProcessorsConfig {
     /// Consumer group.
     pub group: String,
-    /// Records per poll.
+    /// Events per poll (an import record counts as its entries).
     pub batch_size: usize,
     /// Snapshot after this many events.
     pub snapshot_every_events: u64,
@@ -749,6 +751,9 @@ impl Config {
         }
         if !(1024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
             p.push("server.max_body_bytes: must be between 1024 and 16777216".into());
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&self.api.import_max_bytes) {
+            p.push("api.import_max_bytes: must be between 1024 and 268435456".into());
         }
         if self.server.request_timeout_ms == 0 {
             p.push("server.request_timeout_ms: must be greater than 0".into());

@@ -8,7 +8,7 @@
 use spendstream_backends::clickhouse::{ClickhouseStore, migrate};
 use spendstream_core::config::{ClickhouseConfig, Secret};
 use spendstream_core::ports::{AnalyticsStore, Position, Processed, StoreError, User};
-use spendstream_core::{Event, UserId, UserSettings};
+use spendstream_core::{EntryId, Event, UserId, UserSettings};
 use spendstream_testkit::conformance::{entry, profile_story, store_story};
 use std::future::Future;
 use std::path::Path;
@@ -193,9 +193,10 @@ async fn views_match_golden_outputs() {
         };
         let csv = fixture("fixtures/entries.csv");
         let mut events = vec![Event::SettingsChanged { user_id: user.id, settings }];
-        for e in spendstream_api::import::csv_events(&config, &user, csv.as_bytes()) {
-            events.push(e.unwrap());
-        }
+        let rows = spendstream_api::import::csv_entries(&config, &user, csv.as_bytes(), |_| EntryId::random());
+        let entries = rows.collect::<Result<Vec<_>, _>>().unwrap();
+        // As imports write them: many entries to a log record.
+        events.extend(spendstream_api::import::records(user.id, entries));
         let s = store(&cfg).await;
         for round in 0..2u64 {
             let insights = Arc::new(spendstream_processors::insight::Insights::from_config(&config).unwrap());

@@ -1,13 +1,13 @@
 //! Adding, removing, reading and listing entries.
 
-use crate::dto::{EntryPage, EntryView, ListParams, NewEntry, PatchEntry};
+use crate::dto::{EntryPage, EntryView, ImportResult, ListParams, NewEntry, PatchEntry};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, JsonBytes, ValidJson, ValidQuery, parse_json};
 use crate::handlers::reports;
 use crate::state::AppState;
 use crate::time::{parse_bound, parse_occurred_at};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -137,6 +137,77 @@ pub async fn create(
         None => EntryView::pending(&entry),
     };
     Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Refused rows named in a 422, at most.
+const REFUSED_SHOWN: usize = 20;
+
+/// Imports a CSV of entries, all or nothing: `Content-Type: text/csv`, the
+/// columns of `spendstream import` (`occurred_at,amount,currency,merchant,note,category,kind,id`,
+/// only `amount` required), up to `api.import_max_bytes`. A row with an `id`
+/// column, or any row of a file sent again, is stored once: a retry is safe.
+/// If any row is wrong nothing is stored and the 422 names the lines.
+#[utoipa::path(post, path = "/v1/expenses/import", tag = "expenses", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header row"),
+    responses((status = 201, body = ImportResult), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let is_csv = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| matches!(m.trim(), "text/csv" | "application/csv"));
+    if !is_csv {
+        return Err(ApiError::UnsupportedMediaType("expected a CSV body with Content-Type: text/csv".into()));
+    }
+    let body = match axum::body::Bytes::from_request(req, &state).await {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::TooLarge(state.config.api.import_max_bytes));
+        }
+        Err(e) => return Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
+    };
+    let user = current_user(&state, uid).await?;
+    // Rows without an `id` get one from the file's digest and their line:
+    // the same file sent again maps to the same entries.
+    let digest = crate::tokens::sha256_hex(&body);
+    let config = state.config.clone();
+    let (entries, refused) = tokio::task::spawn_blocking(move || {
+        let row_id = |line: usize| EntryId::from_idempotency_key(uid, &format!("import:{digest}:{line}"));
+        let (mut entries, mut refused) = (Vec::new(), Vec::new());
+        for row in crate::import::csv_entries(&config, &user, &body[..], row_id) {
+            match row {
+                Ok(e) => entries.push(e),
+                Err(r) => refused.push(r),
+            }
+        }
+        (entries, refused)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("CSV parser: {e}")))?;
+    if !refused.is_empty() {
+        let shown: Vec<String> =
+            refused.iter().take(REFUSED_SHOWN).map(|r| format!("line {}: {}", r.line, r.reason)).collect();
+        let more = refused.len().saturating_sub(REFUSED_SHOWN);
+        return Err(ApiError::Unprocessable(format!(
+            "{} of {} rows refused, nothing imported: {}{}",
+            refused.len(),
+            refused.len() + entries.len(),
+            shown.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        )));
+    }
+    if entries.is_empty() {
+        return Err(ApiError::BadRequest("the CSV has no rows under its header".into()));
+    }
+    let imported = entries.len();
+    let processed = state.append_and_wait(crate::import::records(uid, entries)).await?;
+    Ok((StatusCode::CREATED, Json(ImportResult { imported, processed })).into_response())
 }
 
 async fn replay(state: &AppState, uid: UserId, id: EntryId) -> Result<Response, ApiError> {
