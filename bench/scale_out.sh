@@ -18,11 +18,11 @@
 # where each processor batch's time goes, into the run's *.process*.err).
 #
 # Per case it measures:
-#   ingest     `spendstream import` of BENCH_ENTRIES rows onto Kafka, and the
-#              time from its start until every row is counted in the reports
-#              (API-independent: Kafka -> processors -> ClickHouse); once for
-#              one user, once split over BENCH_INGEST_USERS (8) users importing
-#              at once (one user's entries stay in one partition, so only many
+#   ingest     a CSV of BENCH_ENTRIES rows sent to POST /v1/expenses/import,
+#              and the time from the request until every row is counted in the
+#              reports (API -> Kafka -> processors -> ClickHouse); once for one
+#              user, once split over BENCH_INGEST_USERS (8) users importing at
+#              once (one user's entries stay in one partition, so only many
 #              users spread over several process instances)
 #   post       POST /v1/expenses with wrk at 64 connections, then the time
 #              until every accepted entry is counted (API -> Kafka ->
@@ -122,6 +122,11 @@ print(n)
 EOF
 }
 
+import_csv() { # token file log -> POST /v1/expenses/import; the answer goes to log
+    curl -sS --fail-with-body -X POST "$BASE/v1/expenses/import" -H "Authorization: Bearer $1" \
+        -H 'Content-Type: text/csv' --data-binary @"$2" >"$3" 2>&1
+}
+
 wait_total() { # token expected timeout_s -> prints seconds waited
     local t0=$EPOCHREALTIME n
     while :; do
@@ -165,7 +170,7 @@ for P in $CASES; do
 
     A=$(signup "a@$CASE.test")
     t0=$EPOCHREALTIME
-    "$BIN" import --email "a@$CASE.test" "$CSV" >"$LOGS/$CASE.import.log" 2>&1 || die "import"
+    import_csv "$A" "$CSV" "$LOGS/$CASE.import.log" || die "import (see $LOGS/$CASE.import.log)"
     t_import=$EPOCHREALTIME
     wait_total "$A" "$ENTRIES" 900
     t_seen=$EPOCHREALTIME
@@ -173,7 +178,7 @@ for P in $CASES; do
     e2e=$(awk -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
     rate=$(awk -v n="$ENTRIES" -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
     log "$CASE ingest: import ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
-    row "$CASE" "ingest: import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" "$rate entries/s" \
+    row "$CASE" "ingest: POST /v1/expenses/import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" "$rate entries/s" \
         "import ${imp} s" "all counted ${e2e} s" "-"
 
     # The same volume from several users at once. One user's entries stay in one
@@ -199,7 +204,7 @@ EOF
     t0=$EPOCHREALTIME
     IMPORTS=()
     for i in $(seq 0 $((USERS - 1))); do
-        "$BIN" import --email "u$i@$CASE.test" "$PARTS/$i.csv" >"$LOGS/$CASE.import-u$i.log" 2>&1 &
+        import_csv "${TOKENS[$i]}" "$PARTS/$i.csv" "$LOGS/$CASE.import-u$i.log" &
         IMPORTS+=($!)
     done
     for pid in "${IMPORTS[@]}"; do wait "$pid" || die "import of several users (see $LOGS/$CASE.import-u*.log)"; done
@@ -212,7 +217,7 @@ EOF
     e2e=$(awk -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
     rate=$(awk -v n="$ENTRIES" -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
     log "$CASE ingest, $USERS users at once: imports ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
-    row "$CASE" "ingest, $USERS users at once: import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" \
+    row "$CASE" "ingest, $USERS users at once: POST /v1/expenses/import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" \
         "$rate entries/s" "imports ${imp} s" "all counted ${e2e} s" "-"
 
     B=$(signup "b@$CASE.test")
