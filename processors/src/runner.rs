@@ -171,7 +171,8 @@ impl Runner {
             let polled_at = Instant::now();
             let positions: Vec<Position> = records.iter().map(|r| r.position).collect();
             let events: Vec<Event> = records.into_iter().map(|r| r.event).collect();
-            let n = events.len() as u64;
+            // Events, an import record counting as its entries.
+            let n: u64 = events.iter().map(|e| e.weight() as u64).sum();
             let now = spendstream_core::entry::to_micros(Timestamp::now());
             let store = &self.store;
             let missing = processor.missing(&events);
