@@ -260,10 +260,13 @@ EOF
     PIDS=()
 done
 
+# The results file itself does not count as a change (the redirection below
+# truncates it before this would be asked inside).
+COMMIT="\`$(git -C "$ROOT" rev-parse --short HEAD)\`$(git -C "$ROOT" diff --quiet -- . ':!bench/SCALE_OUT_RESULTS.md' || echo ' plus uncommitted changes')"
 {
     echo "# spendstream scale-out benchmark"
     echo
-    echo "Run $RUN_ID (UTC), commit \`$(git -C "$ROOT" rev-parse --short HEAD)\`$(git -C "$ROOT" diff --quiet || echo ' plus uncommitted changes'),"
+    echo "Run $RUN_ID (UTC), commit $COMMIT,"
     echo "on $(nproc) cores: \`spendstream api\` and N \`spendstream process\` on tansu $(tansu --version 2>/dev/null | head -1 | awk '{print $NF}'),"
     echo "ClickHouse $(curl -s "$CLICKHOUSE/?query=SELECT%20version()") and Redis, all on this machine, $PARTITIONS partitions."
     echo "Written by \`bash bench/scale_out.sh\`; raw logs in \`$LOGS\`."
