@@ -11,6 +11,21 @@ use serde::de::DeserializeOwned;
 use spendstream_core::UserId;
 use std::net::SocketAddr;
 
+/// The media type of `req`'s `Content-Type`, without parameters.
+fn media_type(req: &Request) -> Option<&str> {
+    let value = req.headers().get(axum::http::header::CONTENT_TYPE)?.to_str().ok()?;
+    value.split(';').next().map(str::trim)
+}
+
+/// The whole body of `req`; over the route's body limit (`limit` bytes) a 413.
+async fn body<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    match axum::body::Bytes::from_request(req, state).await {
+        Ok(b) => Ok(b),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(limit)),
+        Err(e) => Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
+    }
+}
+
 /// The raw body of a JSON request: checks the content type and the size limit.
 pub struct JsonBytes(pub axum::body::Bytes);
 
@@ -18,27 +33,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                let m = m.trim();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            });
+        let is_json = media_type(&req)
+            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
         if !is_json {
             return Err(ApiError::UnsupportedMediaType(
                 "expected a JSON body with Content-Type: application/json".into(),
             ));
         }
-        match axum::body::Bytes::from_request(req, state).await {
-            Ok(b) => Ok(JsonBytes(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge(crate::state::body_limit()))
-            }
-            Err(e) => Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
+        body(req, state, crate::state::body_limit()).await.map(JsonBytes)
+    }
+}
+
+/// The raw body of a CSV upload (`text/csv` or `application/csv`), up to
+/// `api.import_max_bytes` (the route's own body limit).
+pub struct CsvBytes(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for CsvBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !media_type(&req).is_some_and(|m| matches!(m, "text/csv" | "application/csv")) {
+            return Err(ApiError::UnsupportedMediaType("expected a CSV body with Content-Type: text/csv".into()));
         }
+        body(req, state, state.config.api.import_max_bytes).await.map(CsvBytes)
     }
 }
 

@@ -2,12 +2,12 @@
 
 use crate::dto::{EntryPage, EntryView, ImportResult, ListParams, NewEntry, PatchEntry};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AuthUser, JsonBytes, ValidJson, ValidQuery, parse_json};
+use crate::extract::{AuthUser, CsvBytes, JsonBytes, ValidJson, ValidQuery, parse_json};
 use crate::handlers::reports;
 use crate::state::AppState;
 use crate::time::{parse_bound, parse_occurred_at};
 use axum::Json;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -154,24 +154,8 @@ const REFUSED_SHOWN: usize = 20;
 pub async fn import(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
-    req: Request,
+    CsvBytes(body): CsvBytes,
 ) -> Result<Response, ApiError> {
-    let is_csv = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| matches!(m.trim(), "text/csv" | "application/csv"));
-    if !is_csv {
-        return Err(ApiError::UnsupportedMediaType("expected a CSV body with Content-Type: text/csv".into()));
-    }
-    let body = match axum::body::Bytes::from_request(req, &state).await {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(ApiError::TooLarge(state.config.api.import_max_bytes));
-        }
-        Err(e) => return Err(ApiError::BadRequest(format!("could not read the body: {}", e.body_text()))),
-    };
     let user = current_user(&state, uid).await?;
     // Rows without an `id` get one from the file's digest and their line:
     // the same file sent again maps to the same entries.
