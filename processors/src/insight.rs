@@ -258,22 +258,28 @@ impl Insights {
         &self.alerts
     }
 
+    /// A new entry of `state`'s user: categorised, checked against the alert
+    /// rules, then tracked; the results go to `out`.
+    fn add(&self, state: &mut UserInsight, entry: Entry, raised_at: Timestamp, out: &mut Outcome) {
+        let key = entry.merchant.as_deref().map(merchant_key).unwrap_or_default();
+        let processed = self.categorise(state, entry, &key);
+        out.alerts.extend(self.on_entry(state, &processed, &key, raised_at));
+        state.track(&processed, key, &self.alerts);
+        out.processed.push(Processed::Added(processed));
+    }
+
     /// Processes one event of `state`'s user; `raised_at` stamps new alerts.
     pub fn process(&self, state: &mut UserInsight, event: Event, raised_at: Timestamp) -> Outcome {
         match event {
             Event::EntryAdded { entry } => {
-                let key = entry.merchant.as_deref().map(merchant_key).unwrap_or_default();
-                let processed = self.categorise(state, entry, &key);
-                let alerts = self.on_entry(state, &processed, &key, raised_at);
-                state.track(&processed, key, &self.alerts);
-                Outcome { processed: vec![Processed::Added(processed)], alerts }
+                let mut out = Outcome::default();
+                self.add(state, entry, raised_at, &mut out);
+                out
             }
             Event::EntriesAdded { entries, .. } => {
                 let mut out = Outcome { processed: Vec::with_capacity(entries.len()), alerts: Vec::new() };
                 for entry in entries {
-                    let o = self.process(state, Event::EntryAdded { entry }, raised_at);
-                    out.processed.extend(o.processed);
-                    out.alerts.extend(o.alerts);
+                    self.add(state, entry, raised_at, &mut out);
                 }
                 out
             }
