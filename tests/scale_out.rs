@@ -158,9 +158,9 @@ fn input(rng: &mut Rng, entries: usize, removals: usize) -> (Vec<UserId>, Vec<Ev
     while i < entries {
         let user = users[rng.below(USERS as u64) as usize];
         // Now and then an import: up to 50 entries of the user in one record.
-        let n = if rng.below(100) == 0 { 1 + rng.below(50) as usize } else { 1 };
+        let n = if rng.below(100) == 0 { 1 + rng.below(50) as usize } else { 1 }.min(entries - i);
         let mut batch = Vec::with_capacity(n);
-        for _ in 0..n.min(entries - i) {
+        for _ in 0..n {
             let occurred_at = year_start + jiff::SignedDuration::from_secs(rng.below(330 * 86_400) as i64);
             batch.push(Entry {
                 id: EntryId::random(),
@@ -182,7 +182,7 @@ fn input(rng: &mut Rng, entries: usize, removals: usize) -> (Vec<UserId>, Vec<Ev
         } else {
             events.extend(batch.into_iter().map(|entry| Event::EntryAdded { entry }));
         }
-        for _ in 0..n.min(entries - i) {
+        for _ in 0..n {
             if i % remove_every == remove_every - 1 {
                 // Remove a random earlier entry that is still live.
                 let victim = &live[rng.below(live.len() as u64) as usize];
