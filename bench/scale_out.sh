@@ -127,6 +127,16 @@ import_csv() { # token file log -> POST /v1/expenses/import; the answer goes to 
         -H 'Content-Type: text/csv' --data-binary @"$2" >"$3" 2>&1
 }
 
+ingest_row() { # label import-word t0 t_import -> logs and appends the row of an ingest, counted now
+    local t_seen=$EPOCHREALTIME imp e2e rate
+    imp=$(awk -v a="$3" -v b="$4" 'BEGIN{printf "%.2f", b - a}')
+    e2e=$(awk -v a="$3" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
+    rate=$(awk -v n="$ENTRIES" -v a="$3" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
+    log "$CASE $1: $2 ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
+    row "$CASE" "$1: POST /v1/expenses/import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" \
+        "$rate entries/s" "$2 ${imp} s" "all counted ${e2e} s" "-"
+}
+
 wait_total() { # token expected timeout_s -> prints seconds waited
     local t0=$EPOCHREALTIME n
     while :; do
@@ -173,13 +183,7 @@ for P in $CASES; do
     import_csv "$A" "$CSV" "$LOGS/$CASE.import.log" || die "import (see $LOGS/$CASE.import.log)"
     t_import=$EPOCHREALTIME
     wait_total "$A" "$ENTRIES" 900
-    t_seen=$EPOCHREALTIME
-    imp=$(awk -v a="$t0" -v b="$t_import" 'BEGIN{printf "%.2f", b - a}')
-    e2e=$(awk -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
-    rate=$(awk -v n="$ENTRIES" -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
-    log "$CASE ingest: import ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
-    row "$CASE" "ingest: POST /v1/expenses/import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" "$rate entries/s" \
-        "import ${imp} s" "all counted ${e2e} s" "-"
+    ingest_row "ingest" "import" "$t0" "$t_import"
 
     # The same volume from several users at once. One user's entries stay in one
     # partition (their order matters), so only this spreads the work over every
@@ -212,13 +216,7 @@ EOF
     for i in $(seq 0 $((USERS - 1))); do
         wait_total "${TOKENS[$i]}" "$(($(wc -l <"$PARTS/$i.csv") - 1))" 900
     done
-    t_seen=$EPOCHREALTIME
-    imp=$(awk -v a="$t0" -v b="$t_import" 'BEGIN{printf "%.2f", b - a}')
-    e2e=$(awk -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.2f", b - a}')
-    rate=$(awk -v n="$ENTRIES" -v a="$t0" -v b="$t_seen" 'BEGIN{printf "%.0f", n / (b - a)}')
-    log "$CASE ingest, $USERS users at once: imports ${imp} s, all $ENTRIES counted after ${e2e} s: $rate entries/s"
-    row "$CASE" "ingest, $USERS users at once: POST /v1/expenses/import -> Kafka -> processors -> ClickHouse, $ENTRIES entries" "-" \
-        "$rate entries/s" "imports ${imp} s" "all counted ${e2e} s" "-"
+    ingest_row "ingest, $USERS users at once" "imports" "$t0" "$t_import"
 
     B=$(signup "b@$CASE.test")
     t0=$EPOCHREALTIME
