@@ -342,3 +342,37 @@ pub struct ProcessedEntry {
     /// Why, in words ("merchant name 'swiggy'").
     pub category_reason: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(user: UserId) -> Entry {
+        Entry {
+            id: EntryId::random(),
+            user_id: user,
+            kind: EntryKind::Expense,
+            amount: crate::Money { minor: 25_000, currency: crate::Currency::parse("INR").unwrap() },
+            occurred_at: "2026-11-02T10:00:00Z".parse().unwrap(),
+            merchant: None,
+            note: None,
+            user_category: None,
+            source: Source::Import,
+            created_at: "2026-11-02T10:00:00Z".parse().unwrap(),
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn an_import_record_weighs_its_entries_and_must_hold_only_its_users() {
+        let (ana, bo) = (UserId(Uuid::from_u128(1)), UserId(Uuid::from_u128(2)));
+        let ours = Event::EntriesAdded { user_id: ana, entries: vec![entry(ana), entry(ana), entry(ana)] };
+        assert_eq!(ours.weight(), 3);
+        assert_eq!(ours.check(), Ok(()));
+        assert_eq!(Event::EntryAdded { entry: entry(ana) }.weight(), 1);
+        assert_eq!(Event::EntriesAdded { user_id: ana, entries: vec![] }.weight(), 1, "a poll still moves on");
+        let mixed = Event::EntriesAdded { user_id: ana, entries: vec![entry(ana), entry(bo)] };
+        let err = mixed.check().unwrap_err();
+        assert!(err.contains(&bo.to_string()) && err.contains(&ana.to_string()), "{err}");
+    }
+}
