@@ -13,6 +13,9 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+/// The CSV import route: its body and time limits are its own.
+const IMPORT_PATH: &str = "/v1/expenses/import";
+
 /// The REST API.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
@@ -27,10 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me::get_me).patch(me::patch_me))
         .route("/v1/link-codes", post(chats::create_link_code))
         .route("/v1/expenses", post(expenses::create).get(expenses::list))
-        .route(
-            "/v1/expenses/import",
-            post(expenses::import).layer(DefaultBodyLimit::max(state.config.api.import_max_bytes)),
-        )
+        .route(IMPORT_PATH, post(expenses::import).layer(DefaultBodyLimit::max(state.config.api.import_max_bytes)))
         .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove).patch(expenses::recategorise))
         .route("/v1/budgets", post(insight::create).get(insight::list))
         .route("/v1/budgets/{id}", get(insight::get_one).patch(insight::patch).delete(insight::remove))
@@ -56,7 +56,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = Duration::from_millis(state.config.server.request_timeout_ms);
+    let ms = if req.uri().path() == IMPORT_PATH {
+        state.config.api.import_timeout_ms
+    } else {
+        state.config.server.request_timeout_ms
+    };
+    let limit = Duration::from_millis(ms);
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::Unavailable(format!("request took longer than {} ms", limit.as_millis())).into_response(),

@@ -507,6 +507,33 @@ fn csv_request(path: &str, token: &str, content_type: &str, body: String) -> Req
 }
 
 #[tokio::test]
+async fn csv_import_has_its_own_time_limit() {
+    // Signed up under the normal limits, then the same data served with a
+    // request timeout far too short for any write: the import is held to
+    // api.import_timeout_ms instead.
+    let app = TestApp::spawn().await;
+    let (tok, _) = app.signup("slow@example.com", "UTC").await;
+    let mut config = (*app.state.config).clone();
+    let dir = app.stop().await;
+    config.server.request_timeout_ms = 1;
+    config.api.import_timeout_ms = 60_000;
+    let app = TestApp::start(config, dir).await;
+    let csv = "occurred_at,amount,merchant\n2026-10-02T08:00:00Z,12.50,Uber\n2026-10-03T08:00:00Z,7,Uber\n";
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", csv.into())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["imported"], 2, "{}", r.body);
+
+    // Past its own limit the import gets the same 503 as any slow request.
+    let mut config = (*app.state.config).clone();
+    let dir = app.stop().await;
+    config.api.import_timeout_ms = 1;
+    let app = TestApp::start(config, dir).await;
+    let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", csv.replace("Uber", "Ola"))).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+}
+
+#[tokio::test]
 async fn csv_import_is_all_or_nothing_and_safe_to_send_again() {
     // The import's own body limit, above the other routes' 64 KiB.
     let app = TestApp::spawn_with(|c| c.api.import_max_bytes = 128 * 1024).await;

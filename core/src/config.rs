@@ -227,6 +227,8 @@ pub struct ApiConfig {
     pub report_cache_users: usize,
     /// Largest CSV `POST /v1/expenses/import` takes, in bytes.
     pub import_max_bytes: usize,
+    /// Time limit of `POST /v1/expenses/import`, instead of `server.request_timeout_ms`.
+    pub import_timeout_ms: u64,
 }
 
 /// `[processors]`
@@ -754,6 +756,9 @@ impl Config {
         }
         if !(1024..=256 * 1024 * 1024).contains(&self.api.import_max_bytes) {
             p.push("api.import_max_bytes: must be between 1024 and 268435456".into());
+        }
+        if !(1..=3_600_000).contains(&self.api.import_timeout_ms) {
+            p.push("api.import_timeout_ms: must be between 1 and 3600000".into());
         }
         if self.server.request_timeout_ms == 0 {
             p.push("server.request_timeout_ms: must be greater than 0".into());

@@ -144,7 +144,8 @@ const REFUSED_SHOWN: usize = 20;
 
 /// Imports a CSV of entries, all or nothing: `Content-Type: text/csv`, the
 /// columns of `spendstream import` (`occurred_at,amount,currency,merchant,note,category,kind,id`,
-/// only `amount` required), up to `api.import_max_bytes`. A row with an `id`
+/// only `amount` required), up to `api.import_max_bytes`, within
+/// `api.import_timeout_ms` (not `server.request_timeout_ms`). A row with an `id`
 /// column, or any row of a file sent again, is stored once: a retry is safe.
 /// If any row is wrong nothing is stored and the 422 names the lines.
 #[utoipa::path(post, path = "/v1/expenses/import", tag = "expenses", security(("bearer" = [])),
