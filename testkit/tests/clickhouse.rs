@@ -163,6 +163,42 @@ async fn concurrent_version_lookups_each_get_their_own_users_version() {
 }
 
 #[tokio::test]
+async fn a_batch_of_ten_thousand_entries_delivered_twice_is_stored_once() {
+    // The second apply looks up all 10,000 ids in one query (~350 KB, over the
+    // server's default 256 KiB query size): it must find every one of them.
+    with_database(|cfg| async move {
+        let s = store(&cfg).await;
+        let u = UserId(uuid::Uuid::now_v7());
+        let batch: Vec<Processed> = (0..10_000i64)
+            .map(|n| {
+                Processed::Added(spendstream_core::ProcessedEntry {
+                    entry: entry(u, 100 + n, "2026-10-01T10:00:00Z"),
+                    category: spendstream_core::CategoryId("groceries".into()),
+                    category_source: spendstream_core::CategorySource::Rule,
+                    category_reason: "test".into(),
+                })
+            })
+            .collect();
+        let expected: i64 = (0..10_000i64).map(|n| 100 + n).sum();
+        s.apply(batch.clone(), &[Position { partition: 0, offset: 0 }]).await.unwrap();
+        s.apply(batch, &[Position { partition: 0, offset: 1 }]).await.unwrap();
+        let sql = format!(
+            "SELECT count(), sum(sign), sum(amount_minor * sign) FROM entry_changes \
+             WHERE user_id = toFixedString(unhex('{}'), 16)",
+            u.0.simple()
+        );
+        let (rows, live, total) =
+            client(&cfg).with_database(cfg.database.clone()).query(&sql).fetch_one::<(u64, i64, i64)>().await.unwrap();
+        assert_eq!((rows, live, total), (10_000, 10_000, expected), "the redelivery wrote nothing");
+        let d = jiff::civil::date;
+        let month = s.summarize(u, d(2026, 10, 1), d(2026, 11, 1), "UTC", 5, false).await.unwrap();
+        let cells: Vec<(i64, u64)> = month.cells.iter().map(|c| (c.amount_minor, c.count)).collect();
+        assert_eq!(cells, vec![(expected, 10_000)], "one day, one category");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn unreachable_server_is_unavailable() {
     let cfg = ClickhouseConfig { url: "http://127.0.0.1:1".into(), timeout_ms: 500, ..config() };
     assert!(matches!(migrate(&cfg).await, Err(StoreError::Unavailable(_))));
