@@ -13,12 +13,13 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-/// The CSV import route: its body and time limits are its own.
-const IMPORT_PATH: &str = "/v1/expenses/import";
-
 /// The REST API.
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.server.max_body_bytes;
+    let config = &state.config;
+    // The CSV import parses and appends a whole file: its body and time limits are its own.
+    let import = Router::new()
+        .route("/v1/expenses/import", post(expenses::import).layer(DefaultBodyLimit::max(config.api.import_max_bytes)))
+        .layer(middleware::from_fn_with_state(Duration::from_millis(config.api.import_timeout_ms), timeout));
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -30,7 +31,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me::get_me).patch(me::patch_me))
         .route("/v1/link-codes", post(chats::create_link_code))
         .route("/v1/expenses", post(expenses::create).get(expenses::list))
-        .route(IMPORT_PATH, post(expenses::import).layer(DefaultBodyLimit::max(state.config.api.import_max_bytes)))
         .route("/v1/expenses/{id}", get(expenses::get_one).delete(expenses::remove).patch(expenses::recategorise))
         .route("/v1/budgets", post(insight::create).get(insight::list))
         .route("/v1/budgets/{id}", get(insight::get_one).patch(insight::patch).delete(insight::remove))
@@ -48,20 +48,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ingest/unparsed", get(ingest::unparsed))
         .route("/v1/bills", get(ingest::bills))
         .fallback(|| async { ApiError::NotFound("no such endpoint; see /openapi.json".into()) })
-        .layer(middleware::from_fn_with_state(state.clone(), timeout))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(Duration::from_millis(config.server.request_timeout_ms), timeout))
+        .merge(import)
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ms = if req.uri().path() == IMPORT_PATH {
-        state.config.api.import_timeout_ms
-    } else {
-        state.config.server.request_timeout_ms
-    };
-    let limit = Duration::from_millis(ms);
+/// Answers 503 with Retry-After when the request takes longer than `limit`.
+async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::Unavailable(format!("request took longer than {} ms", limit.as_millis())).into_response(),

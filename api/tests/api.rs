@@ -507,6 +507,17 @@ fn csv_request(path: &str, token: &str, content_type: &str, body: String) -> Req
 }
 
 #[tokio::test]
+async fn unknown_paths_get_404_and_the_import_route_takes_only_post() {
+    let app = TestApp::spawn().await;
+    let (tok, _) = app.signup("routes@example.com", "UTC").await;
+    let r = app.call("GET", "/v1/nothing-here", Some(&tok), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("openapi.json"), "{}", r.body);
+    let r = app.call("GET", "/v1/expenses/import", Some(&tok), None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
 async fn csv_import_has_its_own_time_limit() {
     // Signed up under the normal limits, then the same data served with a
     // request timeout far too short for any write: the import is held to
