@@ -477,9 +477,7 @@ async fn restart_keeps_everything() {
             .await;
     }
     let before = app.call("GET", "/v1/reports?period=month&date=2026-10-10", Some(&tok), None).await.body;
-    let config = (*app.state.config).clone();
-    let dir = app.stop().await;
-    let app = TestApp::start(config, dir).await;
+    let app = app.restart_with(|_| {}).await;
     // The runner replays from the snapshot; wait until it has caught up.
     let head = app.ports.log_head.unwrap();
     assert!(
@@ -524,21 +522,19 @@ async fn csv_import_has_its_own_time_limit() {
     // api.import_timeout_ms instead.
     let app = TestApp::spawn().await;
     let (tok, _) = app.signup("slow@example.com", "UTC").await;
-    let mut config = (*app.state.config).clone();
-    let dir = app.stop().await;
-    config.server.request_timeout_ms = 1;
-    config.api.import_timeout_ms = 60_000;
-    let app = TestApp::start(config, dir).await;
+    let app = app
+        .restart_with(|c| {
+            c.server.request_timeout_ms = 1;
+            c.api.import_timeout_ms = 60_000;
+        })
+        .await;
     let csv = "occurred_at,amount,merchant\n2026-10-02T08:00:00Z,12.50,Uber\n2026-10-03T08:00:00Z,7,Uber\n";
     let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", csv.into())).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["imported"], 2, "{}", r.body);
 
     // Past its own limit the import gets the same 503 as any slow request.
-    let mut config = (*app.state.config).clone();
-    let dir = app.stop().await;
-    config.api.import_timeout_ms = 1;
-    let app = TestApp::start(config, dir).await;
+    let app = app.restart_with(|c| c.api.import_timeout_ms = 1).await;
     let r = app.send(csv_request("/v1/expenses/import", &tok, "text/csv", csv.replace("Uber", "Ola"))).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);

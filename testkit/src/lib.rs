@@ -96,6 +96,14 @@ impl TestApp {
         self.dir
     }
 
+    /// Stops, then starts again on the same data with the config tweaked by `f`.
+    pub async fn restart_with(self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = (*self.state.config).clone();
+        f(&mut config);
+        let dir = self.stop().await;
+        Self::start(config, dir).await
+    }
+
     /// Sends a request; `body` is sent as JSON.
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
         let mut req = Request::builder().method(method).uri(path);
