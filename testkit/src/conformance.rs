@@ -44,7 +44,8 @@ pub fn entry(user: UserId, minor: i64, at: &str) -> Entry {
     }
 }
 
-fn processed(e: &Entry) -> Processed {
+/// `e` as added by the processors: category `food_dining`, by rule.
+pub fn processed(e: &Entry) -> Processed {
     Processed::Added(ProcessedEntry {
         entry: e.clone(),
         category: CategoryId("food_dining".into()),

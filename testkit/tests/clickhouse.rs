@@ -9,7 +9,7 @@ use spendstream_backends::clickhouse::{ClickhouseStore, migrate};
 use spendstream_core::config::{ClickhouseConfig, Secret};
 use spendstream_core::ports::{AnalyticsStore, Position, Processed, StoreError, User};
 use spendstream_core::{EntryId, Event, UserId, UserSettings};
-use spendstream_testkit::conformance::{entry, profile_story, store_story};
+use spendstream_testkit::conformance::{entry, processed, profile_story, store_story};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -88,12 +88,7 @@ async fn migrate_twice_applies_nothing_and_a_second_instance_sees_applies() {
         let u = UserId(uuid::Uuid::now_v7());
         let v0 = reader.version(u).await.unwrap();
         let e = entry(u, 4200, "2026-10-01T10:00:00Z");
-        let added = Processed::Added(spendstream_core::ProcessedEntry {
-            entry: e.clone(),
-            category: spendstream_core::CategoryId("food_dining".into()),
-            category_source: spendstream_core::CategorySource::Rule,
-            category_reason: "test".into(),
-        });
+        let added = processed(&e);
         // The reader waits before the write happens; it learns of it by polling.
         let at = Position { partition: 3, offset: 7 };
         let waiting = {
@@ -130,13 +125,7 @@ async fn concurrent_version_lookups_each_get_their_own_users_version() {
         for (i, u) in users.iter().enumerate() {
             // User i gets i % 4 changes, so versions differ between users (0 for none).
             for n in 0..(i % 4) {
-                let e = entry(*u, 100 + n as i64, "2026-10-01T10:00:00Z");
-                let added = Processed::Added(spendstream_core::ProcessedEntry {
-                    entry: e,
-                    category: spendstream_core::CategoryId("food_dining".into()),
-                    category_source: spendstream_core::CategorySource::Rule,
-                    category_reason: "test".into(),
-                });
+                let added = processed(&entry(*u, 100 + n as i64, "2026-10-01T10:00:00Z"));
                 s.apply(vec![added], &[Position { partition: 0, offset }]).await.unwrap();
                 offset += 1;
             }
@@ -169,16 +158,8 @@ async fn a_batch_of_ten_thousand_entries_delivered_twice_is_stored_once() {
     with_database(|cfg| async move {
         let s = store(&cfg).await;
         let u = UserId(uuid::Uuid::now_v7());
-        let batch: Vec<Processed> = (0..10_000i64)
-            .map(|n| {
-                Processed::Added(spendstream_core::ProcessedEntry {
-                    entry: entry(u, 100 + n, "2026-10-01T10:00:00Z"),
-                    category: spendstream_core::CategoryId("groceries".into()),
-                    category_source: spendstream_core::CategorySource::Rule,
-                    category_reason: "test".into(),
-                })
-            })
-            .collect();
+        let batch: Vec<Processed> =
+            (0..10_000i64).map(|n| processed(&entry(u, 100 + n, "2026-10-01T10:00:00Z"))).collect();
         let expected: i64 = (0..10_000i64).map(|n| 100 + n).sum();
         s.apply(batch.clone(), &[Position { partition: 0, offset: 0 }]).await.unwrap();
         s.apply(batch, &[Position { partition: 0, offset: 1 }]).await.unwrap();
